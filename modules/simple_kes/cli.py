@@ -1,0 +1,132 @@
+"""Command line: print a schedule, check a config file, or follow a file as it is edited."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from .config import ConfigError, render_template
+from .config_file import TEMPLATE_PATH, read_config, user_config_path
+from .manager import ConfigManager, LoadResult
+from .schedule import SD_SIGMA_MAX, SD_SIGMA_MIN
+from .scheduler import sigmas_for_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simple_kes", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    sigmas = commands.add_parser("sigmas", help="print the schedule for a step count")
+    _schedule_options(sigmas)
+    sigmas.add_argument("--config", type=Path, help="config file (default: the user's, else the shipped defaults)")
+    sigmas.set_defaults(command=_sigmas_command)
+
+    check = commands.add_parser("check", help="validate a config file; exit 1 with the problems if it is bad")
+    check.add_argument("file", type=Path)
+    check.set_defaults(command=_check_command)
+
+    watch = commands.add_parser("watch", help="print the schedule again each time the file changes")
+    watch.add_argument("file", type=Path, nargs="?", help="config file (default: the user's)")
+    _schedule_options(watch)
+    watch.set_defaults(command=_watch_command)
+
+    template = commands.add_parser("template", help="print the default config file")
+    template.set_defaults(command=lambda args: print(render_template(), end="") or 0)
+    return parser
+
+
+def _schedule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--steps", type=int, default=20, help="number of sampling steps n (default 20)")
+    parser.add_argument("--sigma-min", type=float, default=SD_SIGMA_MIN,
+                        help=f"the model's lowest sigma (default {SD_SIGMA_MIN}, SD 1.x/SDXL)")
+    parser.add_argument("--sigma-max", type=float, default=SD_SIGMA_MAX,
+                        help=f"the model's highest sigma (default {SD_SIGMA_MAX}, SD 1.x/SDXL)")
+    parser.add_argument("--seed", type=int, help="seed for randomized parameters")
+    parser.add_argument("--json", action="store_true", help="print only a JSON list of the n + 1 sigmas")
+
+
+def _sigmas_command(args: argparse.Namespace) -> int:
+    path = args.config or user_config_path()
+    if args.config is None and not path.exists():
+        path = TEMPLATE_PATH
+    try:
+        config = read_config(path)
+    except FileNotFoundError:
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return _print_schedule(args, config, path)
+
+
+def _print_schedule(args: argparse.Namespace, config, path: Path) -> int:
+    try:
+        sigmas, record = sigmas_for_config(args.steps, args.sigma_min, args.sigma_max, config, seed=args.seed)
+    except ValueError as error:
+        print(f"{path}: {error}", file=sys.stderr)
+        return 1
+    values = [round(float(sigma), 8) for sigma in sigmas]
+    if args.json:
+        print(json.dumps(values), flush=True)
+        return 0
+    header = (f"Karras Exponential, {args.steps} steps, sigma range {record.sigma_min:g} to {record.sigma_max:g}, "
+              f"config {path}")
+    if record.draw.values:
+        drawn = ", ".join(f"{name}={value:g}" for name, value in record.draw.values.items())
+        header += f"\nrandomized with seed {record.draw.seed}: {drawn}"
+    lines = [f"{step:4d}  {sigma:.6g}" for step, sigma in enumerate(values)]
+    print("\n".join([header, *lines]), flush=True)
+    return 0
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    try:
+        config = read_config(args.file)
+    except FileNotFoundError:
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 1
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for notice in config.notices():
+        print(f"{args.file}: note: {notice}")
+    print(f"{args.file}: OK")
+    return 0
+
+
+def _watch_command(args: argparse.Namespace) -> int:
+    path = args.file or user_config_path()
+    if args.file is not None and not path.exists():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 1
+    manager = ConfigManager(path, create=args.file is None)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def show(result: LoadResult) -> None:
+        if result.error:
+            print(result.error, file=sys.stderr, flush=True)
+        else:
+            _print_schedule(args, result.config, manager.path)
+
+    manager.subscribe(show)
+    manager.start()  # the first load reaches show() too
+    print(f"watching {manager.path}; press Ctrl+C to stop", file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        manager.stop()
+    return 0

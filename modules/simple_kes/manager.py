@@ -1,0 +1,209 @@
+"""The config in force, kept in memory and hot-reloaded by a watchdog observer.
+
+The schedule never touches the disk: it reads ``ConfigManager.config``, which is replaced in one
+assignment after a new file has parsed and validated. A file that fails keeps the last good config
+in force and leaves the reason in ``last_error``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .config import ConfigError, KesConfig
+from .config_file import ensure_user_config, read_config, save_config
+
+logger = logging.getLogger("simple_kes")
+
+KEEPING = "keeping the last good config"
+# Events that mean the file's content may have changed. Opening or reading it (ours included) does
+# not, and reacting to those would make every reload trigger the next one.
+CHANGE_EVENTS = frozenset({"created", "modified", "moved", "deleted", "closed"})
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadResult:
+    """The outcome of one (re)load: the config in force, whether it changed, and any error."""
+
+    config: Any
+    changed: bool
+    error: str | None
+    notices: tuple[str, ...] = ()
+
+
+class ConfigManager:
+    """Owns one config file: loads it, saves it atomically, and reloads it when it changes."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, debounce_seconds: float = 0.05):
+        self.path = Path(os.path.abspath(path))
+        self._create = create
+        self._debounce_seconds = debounce_seconds
+        self._config = KesConfig()
+        self._digest: str | None = None
+        self.last_error: str | None = None
+        self.notices: tuple[str, ...] = ()
+        self._io_lock = threading.RLock()
+        self._listeners: list[Callable[[LoadResult], None]] = []
+        self._observer: Any = None
+        self._debouncer: _Debouncer | None = None
+
+    @property
+    def config(self) -> Any:
+        """The config in force."""
+        return self._config
+
+    def subscribe(self, listener: Callable[[LoadResult], None]) -> Callable[[], None]:
+        """Call ``listener`` after every load that changed the config or its error; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def load(self) -> LoadResult:
+        """Read the file now; on failure the config in force stays and ``last_error`` says why."""
+        with self._io_lock:
+            if self._create:
+                ensure_user_config(self.path)
+            try:
+                text = self.path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                return self._fail(f"{self.path}: the file is missing or was deleted; {KEEPING}")
+            except (OSError, UnicodeDecodeError) as error:
+                return self._fail(f"{self.path}: cannot be read ({error}); {KEEPING}")
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            if digest == self._digest and self.last_error is None:
+                return LoadResult(self._config, changed=False, error=None, notices=self.notices)
+            try:
+                config = read_config(self.path)
+            except ConfigError as error:
+                return self._fail(f"{error}\n{self.path}: {KEEPING}")
+            return self._succeed(config, digest)
+
+    def save(self, values: Mapping[str, Any]) -> Any:
+        """Validate ``values`` and write them to the file (atomically, comments kept); raises ConfigError."""
+        with self._io_lock:
+            config = save_config(self.path, values)
+            text = self.path.read_text(encoding="utf-8")
+            self._succeed(config, hashlib.sha256(text.encode("utf-8")).hexdigest())
+            return config
+
+    def _succeed(self, config: Any, digest: str) -> LoadResult:
+        changed = config != self._config
+        self._config, self._digest = config, digest
+        self.last_error = None
+        self.notices = tuple(config.notices())
+        for notice in self.notices:
+            logger.warning("%s: %s", self.path, notice)
+        result = LoadResult(config, changed=changed, error=None, notices=self.notices)
+        self._notify(result)
+        return result
+
+    def _fail(self, message: str) -> LoadResult:
+        already_reported = message == self.last_error
+        self.last_error = message
+        result = LoadResult(self._config, changed=False, error=message, notices=self.notices)
+        if not already_reported:
+            logger.error("%s", message)
+            self._notify(result)
+        return result
+
+    def _notify(self, result: LoadResult) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(result)
+            except Exception:  # a broken listener must not stop reloads
+                logger.exception("simple_kes: config listener failed")
+
+    @property
+    def watching(self) -> bool:
+        return self._observer is not None
+
+    def start(self) -> None:
+        """Load the file and watch its folder; calling it again while watching does nothing."""
+        with self._io_lock:
+            if self._observer is not None:
+                return
+            self.load()
+            self._debouncer = _Debouncer(self._debounce_seconds, self.load)
+            self._debouncer.start()
+            observer = Observer()
+            observer.daemon = True
+            observer.schedule(_FileEventHandler(self.path, self._debouncer.poke), str(self.path.parent),
+                              recursive=False)
+            observer.start()
+            self._observer = observer
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop watching and join both threads."""
+        with self._io_lock:
+            observer, debouncer = self._observer, self._debouncer
+            self._observer = self._debouncer = None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout)
+        if debouncer is not None:
+            debouncer.stop(timeout)
+
+
+class _FileEventHandler(FileSystemEventHandler):
+    """Passes on events that concern one file, including editors' save-by-rename onto it."""
+
+    def __init__(self, path: Path, on_change: Callable[[], None]):
+        super().__init__()
+        self._path = os.path.normcase(str(path))
+        self._name = path.name
+        self._on_change = on_change
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type not in CHANGE_EVENTS:
+            return
+        paths = {os.path.normcase(os.fsdecode(event.src_path))}
+        if getattr(event, "dest_path", ""):
+            paths.add(os.path.normcase(os.fsdecode(event.dest_path)))
+        if self._path in paths:
+            self._on_change()
+
+
+class _Debouncer(threading.Thread):
+    """Runs ``action`` once a burst of ``poke()`` calls has been quiet for ``delay`` seconds."""
+
+    def __init__(self, delay: float, action: Callable[[], Any]):
+        super().__init__(name="simple_kes-config-reload", daemon=True)
+        self._delay = delay
+        self._action = action
+        self._condition = threading.Condition()
+        self._due: float | None = None
+        self._stopping = False
+
+    def poke(self) -> None:
+        with self._condition:
+            self._due = time.monotonic() + self._delay
+            self._condition.notify()
+
+    def run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._stopping and (self._due is None or time.monotonic() < self._due):
+                    timeout = None if self._due is None else self._due - time.monotonic()
+                    self._condition.wait(timeout)
+                if self._stopping:
+                    return
+                self._due = None
+            try:
+                self._action()
+            except Exception:
+                logger.exception("simple_kes: reloading the config failed")
+
+    def stop(self, timeout: float) -> None:
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        self.join(timeout)
+

@@ -1,0 +1,194 @@
+"""The one declaration of every Simple KES setting.
+
+Validation, the YAML template's comments, the README table, randomization and the WebUI's
+Settings sliders are all derived from ``PARAMETERS``. Defaults and suggested ranges follow
+``simple-kes-writeup.txt`` ("Configurable Parameters"); see the README for where we differ.
+
+Two kinds of range are kept apart:
+- *hard limits* (``minimum``/``maximum``): what keeps a schedule valid. Validation enforces only these.
+- *suggested* ranges: the write-up's advice, shown in help text and used for the default random
+  ranges. Going outside them is exploring, not an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+INFINITY = math.inf
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One configuration key: its type, default, hard limits, suggestion and help."""
+
+    name: str
+    kind: type  # float, int or bool
+    default: Any
+    help: str
+    minimum: float = -INFINITY
+    maximum: float = INFINITY
+    minimum_exclusive: bool = False
+    optional: bool = False  # None is allowed and means "use the model's value"
+    suggested: tuple[float, float] | None = None
+    ui_range: tuple[float, float] = (0.0, 1.0)
+    ui_step: float = 0.01
+    random_range: tuple[float, float] | None = None  # default <name>_rand_min/max; None = not randomizable
+    retired: bool = False  # accepted for old configs, has no effect (see README)
+
+    @property
+    def randomizable(self) -> bool:
+        return self.random_range is not None
+
+    def describe_limits(self) -> str:
+        """The hard limits in words, for error messages and the README."""
+        if self.kind is bool:
+            return "true or false"
+        noun = "an integer" if self.kind is int else "a number"
+        bounds = []
+        if self.minimum != -INFINITY:
+            bounds.append(f"{'>' if self.minimum_exclusive else '>='} {_format_number(self.minimum)}")
+        if self.maximum != INFINITY:
+            bounds.append(f"<= {_format_number(self.maximum)}")
+        if bounds:
+            text = f"{noun} {' and '.join(bounds)}"
+        else:
+            text = "any whole number" if self.kind is int else "any finite number"
+        if self.optional:
+            text = f"null (use the model's value) or {text}"
+        return text
+
+    def check(self, value: Any) -> str | None:
+        """Return why ``value`` is not allowed for this key, or None if it is."""
+        if value is None:
+            return None if self.optional else f"is empty; allowed: {self.describe_limits()}"
+        if self.kind is bool:
+            if isinstance(value, bool):
+                return None
+            return f"{value!r} is not true or false"
+        # bool is a subclass of int: `true` where a number belongs is a mistake, not 1.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"{value!r} is not a number; allowed: {self.describe_limits()}"
+        if self.kind is int and not float(value).is_integer():
+            return f"{value!r} is not a whole number; allowed: {self.describe_limits()}"
+        if not math.isfinite(value):
+            return f"{value!r} is not a finite number; allowed: {self.describe_limits()}"
+        too_low = value <= self.minimum if self.minimum_exclusive else value < self.minimum
+        if too_low or value > self.maximum:
+            return f"{_format_number(value)} is out of range; allowed: {self.describe_limits()}"
+        return None
+
+    def coerce(self, value: Any) -> Any:
+        """Convert a value that passed ``check`` to this key's Python type."""
+        if value is None or self.kind is bool:
+            return value
+        return self.kind(value)
+
+
+def _format_number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_SCHEDULE_PARAMETERS = (
+    Parameter(
+        "sigma_min", float, None, optional=True, minimum=0.0, minimum_exclusive=True,
+        suggested=(0.01, 0.1), ui_range=(0.0, 1.0), ui_step=0.001, random_range=(0.001, 0.05),
+        help="Lowest sigma of the blended schedules; null uses the model's (about 0.0292 for SD 1.x/SDXL).",
+    ),
+    Parameter(
+        "sigma_max", float, None, optional=True, minimum=0.0, minimum_exclusive=True,
+        suggested=(10.0, 60.0), ui_range=(0.0, 100.0), ui_step=0.1, random_range=(10.0, 60.0),
+        help="Highest sigma before sigma_max_factor; null uses the model's (about 14.61 for SD 1.x/SDXL).",
+    ),
+    Parameter(
+        "sigma_max_factor", float, 1.1, minimum=0.0, minimum_exclusive=True,
+        suggested=(1.0, 1.3), ui_range=(0.5, 2.0), random_range=(1.0, 1.3),
+        help="sigma_max is multiplied by this before blending; 1.1 gives 10% extra headroom.",
+    ),
+    Parameter(
+        "start_blend", float, 0.1, suggested=(0.05, 0.2), ui_range=(0.0, 1.0), random_range=(0.05, 0.2),
+        help="Blend position at the first step: 0 leans on Karras, 1 on Exponential.",
+    ),
+    Parameter(
+        "end_blend", float, 0.5, suggested=(0.4, 0.6), ui_range=(0.0, 1.0), random_range=(0.4, 0.6),
+        help="Blend position at the last step: 0 leans on Karras, 1 on Exponential.",
+    ),
+    Parameter(
+        "smooth_blend_factor", float, 11.0, suggested=(6.0, 11.0), ui_range=(0.0, 50.0), ui_step=0.5,
+        random_range=(6.0, 11.0),
+        help="Steepness of the sigmoid that turns the blend position into the Exponential weight.",
+    ),
+    Parameter(
+        "update_interval", int, 1, minimum=1, suggested=(1, 15), ui_range=(1, 50), ui_step=1,
+        random_range=(5, 10),
+        help="Steps the blend position is held before it moves on; 1 updates it every step.",
+    ),
+    Parameter(
+        "initial_step_size", float, 0.9, minimum=0.0, minimum_exclusive=True, suggested=(0.5, 1.0),
+        ui_range=(0.01, 2.0), random_range=(0.7, 1.0),
+        help="Step-size multiplier at the first step.",
+    ),
+    Parameter(
+        "final_step_size", float, 0.2, minimum=0.0, suggested=(0.1, 0.3), ui_range=(0.0, 2.0),
+        random_range=(0.1, 0.3),
+        help="Step-size multiplier at the last step (times step_size_factor).",
+    ),
+    Parameter(
+        "step_size_factor", float, 0.8, minimum=0.0, suggested=(0.65, 0.85), ui_range=(0.0, 2.0),
+        random_range=(0.65, 0.85),
+        help="Scales final_step_size, as the original release did.",
+    ),
+    Parameter(
+        "initial_noise_scale", float, 1.25, minimum=0.0, minimum_exclusive=True, suggested=(1.0, 1.5),
+        ui_range=(0.01, 3.0), random_range=(1.0, 1.5),
+        help="Noise-scale multiplier at the first step.",
+    ),
+    Parameter(
+        "final_noise_scale", float, 0.8, minimum=0.0, suggested=(0.6, 1.0), ui_range=(0.0, 3.0),
+        random_range=(0.6, 1.0),
+        help="Noise-scale multiplier at the last step (times noise_scale_factor).",
+    ),
+    Parameter(
+        "noise_scale_factor", float, 0.9, minimum=0.0, suggested=(0.75, 0.95), ui_range=(0.0, 2.0),
+        random_range=(0.75, 0.95),
+        help="Scales final_noise_scale, as the original release did.",
+    ),
+    Parameter(
+        "sharpness", float, 0.95, minimum=0.0, minimum_exclusive=True, suggested=(0.8, 1.0),
+        ui_range=(0.5, 1.5), random_range=(0.85, 1.0),
+        help="Multiplies every sigma below 1.5 x sigma_min; below 1 ends lower and crisper, 1 is off.",
+    ),
+    Parameter(
+        "early_stopping_threshold", float, 0.01, minimum=0.0, suggested=(0.005, 0.02), retired=True,
+        ui_range=(0.0, 0.1), ui_step=0.001,
+        help="Retired: has no effect, because the WebUI needs exactly steps + 1 sigmas (see README).",
+    ),
+    Parameter(
+        "randomize", bool, True,
+        help="Master switch: a value is drawn only where this and its <name>_rand are both true.",
+    ),
+)
+
+
+def _random_parameters(parameter: Parameter) -> tuple[Parameter, ...]:
+    """The <name>_rand, <name>_rand_min and <name>_rand_max keys of a randomizable parameter."""
+    low, high = parameter.random_range
+    limits = dict(
+        kind=parameter.kind, minimum=parameter.minimum, maximum=parameter.maximum,
+        minimum_exclusive=parameter.minimum_exclusive, ui_range=parameter.ui_range, ui_step=parameter.ui_step,
+    )
+    return (
+        Parameter(f"{parameter.name}_rand", bool, False,
+                  help=f"Draw {parameter.name} from its random range (needs randomize: true)."),
+        Parameter(f"{parameter.name}_rand_min", default=low, help=f"Lowest random {parameter.name}.", **limits),
+        Parameter(f"{parameter.name}_rand_max", default=high, help=f"Highest random {parameter.name}.", **limits),
+    )
+
+
+SCHEDULE_PARAMETERS: tuple[Parameter, ...] = _SCHEDULE_PARAMETERS
+RANDOMIZABLE: tuple[Parameter, ...] = tuple(p for p in _SCHEDULE_PARAMETERS if p.randomizable)
+PARAMETERS: tuple[Parameter, ...] = _SCHEDULE_PARAMETERS + tuple(
+    key for parameter in RANDOMIZABLE for key in _random_parameters(parameter)
+)
+BY_NAME: dict[str, Parameter] = {parameter.name: parameter for parameter in PARAMETERS}

@@ -1,0 +1,161 @@
+"""The Simple Karras Exponential schedule as a pure function over tensors.
+
+Shaped like ``k_diffusion.sampling.get_sigmas_*``: ``(n, sigma_min, sigma_max, *, knobs, device)``
+returning ``n + 1`` strictly decreasing sigmas that end in 0. No WebUI imports here.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Iterable
+
+import torch
+from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
+
+from .parameters import BY_NAME, SCHEDULE_PARAMETERS
+
+KARRAS_RHO = 7.0
+# The write-up sharpens "when noise is low enough for details to emerge": below 1.5 x sigma_min.
+SHARPEN_THRESHOLD = 1.5
+# Stable Diffusion 1.x/2.x/SDXL discrete sigma range, used where no model is at hand.
+SD_SIGMA_MIN = 0.0292
+SD_SIGMA_MAX = 14.6146
+
+# Keyword arguments of the schedule function: every schedule parameter except the model range
+# (passed positionally), the randomization switch and the retired early-stopping threshold.
+SHAPE_PARAMETERS = tuple(
+    p for p in SCHEDULE_PARAMETERS if p.name not in ("sigma_min", "sigma_max", "randomize") and not p.retired
+)
+SHAPE_DEFAULTS = {p.name: p.default for p in SHAPE_PARAMETERS}
+
+
+def get_sigmas_karras_exponential(n, sigma_min, sigma_max, *, device="cpu", **shape) -> torch.Tensor:
+    """Constructs the Simple Karras Exponential schedule (simple-kes-writeup.txt, "Detailed Analysis").
+
+    ``shape`` takes the keys of ``SHAPE_DEFAULTS``; missing ones take the write-up's defaults.
+    Raises ValueError, naming the argument and its allowed range, for invalid arguments or for a
+    combination that would not give strictly decreasing sigmas.
+    """
+    n = _check_steps(n)
+    _check_sigma_range(sigma_min, sigma_max)
+    shape = _check_shape(shape)
+    parts = schedule_parts(n, sigma_min, sigma_max, **shape)
+    sigmas = parts["sigmas"].to(torch.float32)
+    problem = _monotonicity_problem(sigmas, parts, shape, n)
+    if problem:
+        raise ValueError(problem)
+    return sigmas.to(device)
+
+
+def schedule_parts(n: int, sigma_min: float, sigma_max: float, **shape) -> dict[str, torch.Tensor]:
+    """The intermediate curves of the schedule in float64; arguments must already be valid."""
+    sigma_top = sigma_max * shape["sigma_max_factor"]
+    if not sigma_top > sigma_min:
+        raise ValueError(
+            f"sigma_max x sigma_max_factor ({sigma_max:g} x {shape['sigma_max_factor']:g} = {sigma_top:g}) "
+            f"must be above sigma_min ({sigma_min:g}); allowed: sigma_max_factor > {sigma_min / sigma_max:g}"
+        )
+    karras = get_sigmas_karras(n=n, sigma_min=sigma_min, sigma_max=sigma_top, rho=KARRAS_RHO).double()
+    exponential = get_sigmas_exponential(n=n, sigma_min=sigma_min, sigma_max=sigma_top).double()
+    progress = torch.arange(n + 1, dtype=torch.float64) / n
+    blend = _lerp(shape["start_blend"], shape["end_blend"], _held(progress, n, shape["update_interval"]))
+    exponential_weight = torch.sigmoid((blend - 0.5) * shape["smooth_blend_factor"])
+    blended = karras * (1 - exponential_weight) + exponential * exponential_weight
+    step_size = _lerp(shape["initial_step_size"], shape["final_step_size"] * shape["step_size_factor"], progress)
+    noise_scale = _lerp(shape["initial_noise_scale"], shape["final_noise_scale"] * shape["noise_scale_factor"],
+                        progress)
+    unsharpened = blended * step_size * noise_scale
+    sharpened = unsharpened < SHARPEN_THRESHOLD * sigma_min
+    sigmas = torch.where(sharpened, unsharpened * shape["sharpness"], unsharpened)
+    return {"karras": karras, "exponential": exponential, "exponential_weight": exponential_weight,
+            "blended": blended, "scale": step_size * noise_scale, "unsharpened": unsharpened,
+            "sharpened": sharpened, "sigmas": sigmas}
+
+
+def _lerp(start: float, end: float, progress: torch.Tensor) -> torch.Tensor:
+    return start * (1 - progress) + end * progress
+
+
+def _held(progress: torch.Tensor, n: int, update_interval: int) -> torch.Tensor:
+    """Progress that moves only every ``update_interval`` steps (the write-up's update_interval)."""
+    if update_interval == 1:
+        return progress
+    steps = torch.arange(n + 1, dtype=torch.float64)
+    return torch.div(steps, update_interval, rounding_mode="floor") * update_interval / n
+
+
+def _check_steps(n: Any) -> int:
+    if isinstance(n, bool):
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    try:
+        steps = operator.index(n)
+    except TypeError:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}") from None
+    if steps < 1:
+        raise ValueError(f"n must be an integer >= 1, got {steps}")
+    return steps
+
+
+def _check_sigma_range(sigma_min: Any, sigma_max: Any) -> None:
+    for name, value in (("sigma_min", sigma_min), ("sigma_max", sigma_max)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if sigma_min >= sigma_max:
+        raise ValueError(f"sigma_min must be below sigma_max, got sigma_min={sigma_min:g} >= sigma_max={sigma_max:g}")
+
+
+def _check_shape(shape: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(shape) - set(SHAPE_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown schedule argument(s) {', '.join(unknown)}; allowed: {', '.join(SHAPE_DEFAULTS)}")
+    checked = dict(SHAPE_DEFAULTS)
+    for name, value in shape.items():
+        message = BY_NAME[name].check(value)
+        if message:
+            raise ValueError(f"{name}: {message}")
+        checked[name] = BY_NAME[name].coerce(value)
+    return checked
+
+
+def _monotonicity_problem(sigmas: torch.Tensor, parts: dict[str, torch.Tensor], shape: dict[str, Any],
+                          n: int) -> str | None:
+    """Why ``sigmas`` is not a valid schedule (finite, strictly decreasing, last 0), or None."""
+    if not torch.isfinite(sigmas).all():
+        return (f"the schedule overflows for n={n}: lower sigma_max, sigma_max_factor, initial_step_size or "
+                "initial_noise_scale")
+    rising = torch.nonzero(sigmas[1:] >= sigmas[:-1])
+    if len(rising) == 0:
+        return None
+    step = int(rising[0])
+    where = (f"the sigmas would not be strictly decreasing for n={n}: step {step + 1} has "
+             f"{sigmas[step + 1].item():.6g} after {sigmas[step].item():.6g}")
+    unsharpened, sharpened = parts["unsharpened"], parts["sharpened"]
+    if bool(sharpened[step + 1]) != bool(sharpened[step]) and shape["sharpness"] > 1:
+        limit = (unsharpened[step] / unsharpened[step + 1]).item()
+        return (f"{where}. sharpness={shape['sharpness']:g} lifts the first sigma below 1.5 x sigma_min above "
+                f"the one before it; allowed here: sharpness < {limit:.6g} (any value <= 1 is always safe)")
+    if parts["blended"][step + 1] >= parts["blended"][step]:
+        return (f"{where}. The Exponential weight falls (start_blend={shape['start_blend']:g}, "
+                f"end_blend={shape['end_blend']:g}, smooth_blend_factor={shape['smooth_blend_factor']:g}), "
+                "moving back to the higher Karras sigmas; allowed: start_blend <= end_blend with "
+                "smooth_blend_factor >= 0 is always safe")
+    if parts["scale"][step + 1] >= parts["scale"][step]:
+        final_step = shape["final_step_size"] * shape["step_size_factor"]
+        final_noise = shape["final_noise_scale"] * shape["noise_scale_factor"]
+        return (f"{where}. step size x noise scale rises faster than the blended sigmas fall; allowed: "
+                f"final_step_size x step_size_factor <= initial_step_size (now {final_step:g} vs "
+                f"{shape['initial_step_size']:g}) and final_noise_scale x noise_scale_factor <= "
+                f"initial_noise_scale (now {final_noise:g} vs {shape['initial_noise_scale']:g}) is always safe")
+    return f"{where} (float32 cannot tell them apart); use fewer steps or a wider sigma range"
+
+
+def sweep_problem(sigma_min: float, sigma_max: float, shape: dict[str, Any],
+                  steps: Iterable[int] = range(1, 201)) -> str | None:
+    """The first step count for which these values give no valid schedule, as a message, or None."""
+    for n in steps:
+        try:
+            get_sigmas_karras_exponential(n, sigma_min, sigma_max, **shape)
+        except ValueError as error:
+            return str(error)
+    return None
