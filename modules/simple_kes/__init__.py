@@ -19,7 +19,7 @@ from .scheduler import KesScheduler, ScheduleRecord, sigmas_for_config
 __all__ = [
     "BY_NAME", "ConfigError", "ConfigManager", "KesConfig", "KesScheduler", "LoadResult", "PARAMETERS",
     "Parameter", "Problem", "SD_SIGMA_MAX", "SD_SIGMA_MIN", "ScheduleRecord", "TEMPLATE_PATH",
-    "default_manager", "get_sigmas_karras_exponential", "read_config", "save_config", "scheduler",
+    "default_manager", "default_scheduler", "get_sigmas_karras_exponential", "read_config", "save_config",
     "sigmas_for_config", "simple_karras_exponential_scheduler", "user_config_path",
 ]
 
@@ -37,9 +37,9 @@ def default_manager() -> ConfigManager:
         return _default_manager
 
 
-scheduler = KesScheduler(lambda: default_manager().config)
+default_scheduler = KesScheduler(lambda: default_manager().config)
 
 
 def simple_karras_exponential_scheduler(n, sigma_min, sigma_max, device="cpu", **kwargs):
     """The WebUI's scheduler signature: the config in force, over the model's sigma range."""
-    return scheduler(n=n, sigma_min=sigma_min, sigma_max=sigma_max, device=device, **kwargs)
+    return default_scheduler(n=n, sigma_min=sigma_min, sigma_max=sigma_max, device=device, **kwargs)

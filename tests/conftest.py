@@ -1,0 +1,37 @@
+"""Shared fixtures: every test must leave no thread behind (the watchdog tests' rule)."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+
+import pytest
+
+# k-diffusion's own imports (clip-anytorch, jsonmerge) raise deprecation warnings we cannot fix;
+# import it once here so that the warnings-are-errors setting applies to our code only.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import k_diffusion  # noqa: F401
+
+import simple_kes
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_leaks():
+    before = set(threading.enumerate())
+    yield
+    leaked = [thread for thread in threading.enumerate() if thread not in before and thread.is_alive()]
+    for thread in leaked:
+        thread.join(timeout=2)
+    still_alive = [thread.name for thread in leaked if thread.is_alive()]
+    assert not still_alive, f"threads leaked: {still_alive}"
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    """A user config file made from the shipped template, in its own folder."""
+    path = tmp_path / "kes" / "simple_kes.yaml"
+    path.parent.mkdir()
+    path.write_text(simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    return path

@@ -1,0 +1,188 @@
+"""Config parsing and validation: every bad input gets a clear error naming file, key and range."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import simple_kes
+from simple_kes import BY_NAME, PARAMETERS, ConfigError, KesConfig
+from simple_kes.config import render_parameter_table, render_template
+from simple_kes.config_file import parse_config_text
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = "configs/simple_kes.yaml"
+
+
+def parse(text: str):
+    return parse_config_text(text, SOURCE)
+
+
+def rejected(text: str) -> str:
+    with pytest.raises(ConfigError) as error:
+        parse(text)
+    return str(error.value)
+
+
+def test_shipped_template_is_the_rendering_of_the_declaration():
+    """configs/simple_kes.defaults.yaml is generated from PARAMETERS (python -m simple_kes template)."""
+    assert simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8") == render_template()
+
+
+def test_template_has_every_key_with_a_comment_and_loads_to_the_defaults():
+    """Every declared key appears once in the template, with its default and a one-line comment."""
+    text = simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8")
+    for parameter in PARAMETERS:
+        lines = [line for line in text.splitlines() if line.startswith(f"{parameter.name}:")]
+        assert len(lines) == 1, parameter.name
+        assert "  # allowed: " in lines[0]
+    assert parse(text) == KesConfig()
+
+
+def test_readme_table_is_the_rendering_of_the_declaration():
+    """The README's key table comes from the same declaration."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert render_parameter_table() in readme
+
+
+def test_missing_keys_take_defaults_and_present_keys_take_effect():
+    """A partial file is fine: what it sets is in force, the rest is default."""
+    config = parse("sharpness: 0.9\nupdate_interval: 3\nsigma_min: 0.05\n")
+    assert (config.sharpness, config.update_interval, config.sigma_min) == (0.9, 3, 0.05)
+    assert config.differences() == {"sharpness": 0.9, "update_interval": 3, "sigma_min": 0.05}
+
+
+def test_integers_are_accepted_for_numbers_and_whole_floats_for_integers():
+    """YAML `1` is a fine float and `4.0` a fine integer; both come out with the declared type."""
+    config = parse("sharpness: 1\nupdate_interval: 4.0\n")
+    assert isinstance(config.sharpness, float) and config.sharpness == 1.0
+    assert isinstance(config.update_interval, int) and config.update_interval == 4
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("sharpness: -1\n", r"configs/simple_kes.yaml, line 1: sharpness: -1 is out of range; allowed: a number > 0"),
+    ("start_blend: 0.1\nsharpness: 0\n", r"line 2: sharpness: 0 is out of range; allowed: a number > 0"),
+    ("update_interval: 0\n", r"update_interval: 0 is out of range; allowed: an integer >= 1"),
+    ("update_interval: 2.5\n", r"update_interval: 2.5 is not a whole number; allowed: an integer >= 1"),
+    ("sharpness: high\n", r"sharpness: 'high' is not a number; allowed: a number > 0"),
+    ("sharpness: '0.9'\n", r"sharpness: '0.9' is not a number"),
+    ("sharpness: true\n", r"sharpness: True is not a number"),
+    ("sharpness: [0.9]\n", r"sharpness: \[0.9\] is not a number"),
+    ("sharpness:\n", r"sharpness: is empty; allowed: a number > 0"),
+    ("start_blend: .nan\n", r"start_blend: nan is not a finite number; allowed: any finite number"),
+    ("sigma_max: .inf\n", r"sigma_max: inf is not a finite number; allowed: null \(use the model's value\) or a number > 0"),
+    ("randomize: 1\n", r"randomize: 1 is not true or false"),
+    ("sigma_min: 0\n", r"sigma_min: 0 is out of range; allowed: null \(use the model's value\) or a number > 0"),
+    ("sigma_min: 5\nsigma_max: 2\n", r"sigma_min: 5 must be below sigma_max \(2\)"),
+    ("sharpness_rand_min: 0.99\nsharpness_rand_max: 0.9\n", r"sharpness_rand_min: 0.99 is above sharpness_rand_max"),
+    ("sharpness_rand_min: -1\n", r"sharpness_rand_min: -1 is out of range; allowed: a number > 0"),
+])
+def test_bad_values_name_the_file_key_value_and_allowed_range(text, expected):
+    """Wrong types and out-of-range values are rejected with file, key, value and the hard limit."""
+    message = rejected(text)
+    assert message.startswith(SOURCE)
+    assert re.search(expected, message), message
+
+
+def test_all_problems_are_reported_at_once():
+    """A file with several mistakes lists all of them, not just the first."""
+    message = rejected("sharpness: -1\nend_blend: x\nsharpnes: 0.9\n")
+    assert "sharpness: -1" in message and "end_blend: 'x'" in message and "sharpnes: unknown" in message
+
+
+@pytest.mark.parametrize("key, suggestion", [
+    ("sharpnes", "sharpness"), ("initial_step_rand", "initial_step_size_rand"), ("end_bend", "end_blend"),
+    ("smooth_blend", "smooth_blend_factor"),
+])
+def test_unknown_keys_suggest_the_closest_name(key, suggestion):
+    """A typo, or a key from the original release, points at the right name."""
+    assert f"{key}: unknown setting; did you mean {suggestion}?" in rejected(f"{key}: 1\n")
+
+
+def test_an_unrelated_unknown_key_has_no_suggestion():
+    assert re.search(r"line 1: colour: unknown setting$", rejected("colour: blue\n"), re.M)
+
+
+def test_original_scheduler_section_gets_a_migration_hint():
+    """The original file nested its keys under `scheduler:`; say how to fix that."""
+    assert "not under 'scheduler:'" in rejected("scheduler:\n  sharpness: 0.9\n")
+
+
+def test_duplicate_keys_are_an_error_not_a_silent_last_wins():
+    assert "sharpness: appears twice (lines 1 and 3); keep one" in rejected("sharpness: 0.9\nend_blend: 0.5\nsharpness: 0.8\n")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("sharpness: [0.9\n", r"line 2, column 1: not valid YAML"),
+    ("sharpness: 0.9\n  end_blend: 0.5\n", r"not valid YAML"),
+    ("- sharpness\n- end_blend\n", r"the file is a list, not key: value pairs"),
+    ("just text\n", r"the file is a str, not key: value pairs"),
+    ("", r"the file is empty"),
+    ("# only a comment\n", r"the file is empty"),
+])
+def test_broken_or_empty_files_are_rejected_with_where(text, expected):
+    message = rejected(text)
+    assert message.startswith(SOURCE) and re.search(expected, message), message
+
+
+def test_python_tags_are_refused_and_never_run(tmp_path):
+    """A YAML tag that would build Python objects is an error, and nothing is executed."""
+    marker = tmp_path / "ran"
+    text = f"sharpness: !!python/object/apply:os.system ['touch {marker}']\n"
+    assert "only plain values are allowed" in rejected(text)
+    assert not marker.exists()
+
+
+def test_a_config_that_would_make_sigmas_rise_is_rejected_at_load():
+    """Strictly decreasing sigmas are a hard limit: checked over 1 to 200 steps on the SD range."""
+    message = rejected("sharpness: 1.5\n")
+    assert "would not be strictly decreasing" in message and "sharpness" in message
+
+
+def test_kes_config_cannot_be_built_invalid():
+    """The typed object itself refuses bad values, including through dataclasses.replace."""
+    with pytest.raises(ConfigError, match="sharpness"):
+        KesConfig(sharpness=-1.0)
+    with pytest.raises(ConfigError, match="end_blend"):
+        dataclasses.replace(KesConfig(), end_blend="x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        KesConfig().sharpness = 0.5  # type: ignore[misc]
+
+
+def test_with_values_rejects_unknown_keys():
+    with pytest.raises(ConfigError, match="sharpnes: unknown setting; did you mean sharpness"):
+        KesConfig().with_values({"sharpnes": 0.9})
+
+
+def test_notices_flag_settings_that_do_nothing():
+    """A retired key, or a _rand flag with randomize off, is allowed but reported."""
+    config = parse("early_stopping_threshold: 0.02\nrandomize: false\nsharpness_rand: true\n")
+    notices = "\n".join(config.notices())
+    assert "early_stopping_threshold is set but has no effect" in notices
+    assert "sharpness_rand set, but randomize is false" in notices
+    assert KesConfig().notices() == []
+
+
+def test_every_randomizable_parameter_has_consistent_rand_keys():
+    """<name>_rand is a bool; _rand_min/_rand_max share the parameter's type and hard limits."""
+    for parameter in simple_kes.parameters.RANDOMIZABLE:
+        flag, low, high = (BY_NAME[f"{parameter.name}{suffix}"] for suffix in ("_rand", "_rand_min", "_rand_max"))
+        assert flag.kind is bool and flag.default is False
+        assert low.kind is high.kind is parameter.kind
+        assert low.check(low.default) is None and high.check(high.default) is None
+
+
+def test_suggested_ranges_and_defaults_respect_the_hard_limits():
+    """Suggestions and defaults are always valid values (the suggestion is advice inside the limits)."""
+    for parameter in PARAMETERS:
+        assert parameter.check(parameter.default) is None, parameter.name
+        for value in parameter.suggested or ():
+            assert parameter.check(parameter.kind(value)) is None, parameter.name
+
+
+def test_template_is_plain_yaml_that_safe_load_reads():
+    assert isinstance(yaml.safe_load(render_template()), dict)
