@@ -78,7 +78,7 @@ def test_every_shape_value_takes_effect_as_the_formulas_say(shape):
 def test_update_interval_holds_the_blend_for_that_many_steps():
     """With update_interval 5 the Exponential weight changes only every fifth step."""
     parts = simple_kes.schedule.schedule_parts(20, *SD_RANGE, **{**SHAPE_DEFAULTS, "update_interval": 5})
-    weights = parts["exponential_weight"]
+    weights = parts["exponential_weight"].tolist()
     changes = [i for i in range(1, 21) if weights[i] != weights[i - 1]]
     assert changes == [5, 10, 15, 20]
 

@@ -1,6 +1,6 @@
 """Reading and writing the YAML config file.
 
-Reading uses ``yaml.safe_load`` only, so a tag that would build Python objects is an error, never
+Reading uses PyYAML's safe loader only, so a tag that would build Python objects is an error, never
 code. Writing is atomic (a temporary file in the same folder, then ``os.replace``) and goes through
 ruamel.yaml's round-trip mode so the user's comments and key order survive.
 """
@@ -25,6 +25,8 @@ EXTENSION_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = EXTENSION_ROOT / "configs"
 TEMPLATE_PATH = CONFIG_DIR / "simple_kes.defaults.yaml"
 USER_CONFIG_NAME = "simple_kes.yaml"
+# libyaml's loader when PyYAML was built with it (the usual wheels are); same safe rules, much faster.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONFIG_PATH_VARIABLE = "SIMPLE_KES_CONFIG"
 
 
@@ -52,8 +54,7 @@ def parse_config_text(text: str, source: str, base: Any = None) -> Any:
     if not text.strip():
         raise ConfigError([Problem(None, "the file is empty")], source)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        mapping = yaml.safe_load(text)
+        node, mapping = _safe_parse(text)
     except yaml.YAMLError as error:
         raise ConfigError([Problem(None, _describe_yaml_error(error))], source) from None
     lines, problems = _key_lines(node)
@@ -65,6 +66,16 @@ def parse_config_text(text: str, source: str, base: Any = None) -> Any:
     if problems:
         raise ConfigError(problems).with_source(source, lines)
     return config
+
+
+def _safe_parse(text: str) -> tuple[Any, Any]:
+    """The node tree (for line numbers) and the plain data, from one safe parse."""
+    loader = _SAFE_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _describe_yaml_error(error: yaml.YAMLError) -> str:
