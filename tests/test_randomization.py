@@ -9,6 +9,7 @@ import torch
 
 from simple_kes import ConfigError, KesConfig, KesScheduler, sigmas_for_config
 from simple_kes.randomization import draw_parameters
+from simple_kes.scheduler import resolve
 
 SD_RANGE = (0.0292, 14.6146)
 
@@ -100,4 +101,10 @@ def test_scheduler_uses_the_generation_seed_and_overrides_and_records_them():
 def test_bad_overrides_are_refused_before_the_generation():
     scheduler = KesScheduler(KesConfig)
     with pytest.raises(ConfigError, match="sharpness: -2 is out of range"):
-        scheduler.generation(overrides={"sharpness": -2})
+        scheduler.start_generation(overrides={"sharpness": -2})
+
+
+def test_an_overridden_parameter_is_used_literally_even_where_the_file_randomizes_it():
+    """An X/Y/Z value or a pasted value beats the draw; other randomized keys still draw."""
+    effective, draw = resolve(randomizing("sharpness", "start_blend"), overrides={"sharpness": 0.9}, seed=4)
+    assert effective.sharpness == 0.9 and set(draw.values) == {"start_blend"}

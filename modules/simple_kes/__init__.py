@@ -7,6 +7,7 @@ interpolated step-size and noise-scale factors and sharpens it near sigma_min
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from .config import ConfigError, KesConfig, Problem
@@ -22,6 +23,10 @@ __all__ = [
     "default_manager", "default_scheduler", "get_sigmas_karras_exponential", "read_config", "save_config",
     "sigmas_for_config", "simple_karras_exponential_scheduler", "user_config_path",
 ]
+
+# A library stays quiet unless its user configures logging; the CLI and the WebUI glue print
+# load errors themselves.
+logging.getLogger("simple_kes").addHandler(logging.NullHandler())
 
 _default_manager: ConfigManager | None = None
 _default_manager_lock = threading.Lock()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import threading
 from typing import Any, Callable, Mapping
 
 import torch
@@ -37,14 +37,27 @@ def sigma_range(config: Any, model_sigma_min: float, model_sigma_max: float) -> 
 def sigmas_for_config(n: int, sigma_min: float, sigma_max: float, config: Any, *, seed: int | None = None,
                       device: Any = "cpu") -> tuple[torch.Tensor, ScheduleRecord]:
     """The schedule for ``config`` over the model range [sigma_min, sigma_max], and its record."""
-    draw = draw_parameters(config, seed)
-    try:
-        effective = apply_draw(config, draw)
-    except ConfigError as error:
-        raise ValueError(f"randomized values {draw.values} (seed {draw.seed}) are not valid: {error}") from None
+    effective, draw = resolve(config, seed=seed)
     low, high = sigma_range(effective, sigma_min, sigma_max)
     sigmas = get_sigmas_karras_exponential(n, low, high, device=device, **shape_of(effective))
     return sigmas, ScheduleRecord(config=effective, draw=draw, sigma_min=low, sigma_max=high)
+
+
+def resolve(config: Any, overrides: Mapping[str, Any] | None = None, seed: int | None = None) -> tuple[Any, Draw]:
+    """The values a generation uses: the config, then per-generation overrides, then the draws.
+
+    An overridden parameter is not drawn: a value pasted from an infotext or set by an X/Y/Z axis
+    is meant literally, even where the file randomizes it.
+    """
+    if overrides:
+        fixed = {f"{name}_rand": False for name in overrides
+                 if f"{name}_rand" in config.to_dict() and f"{name}_rand" not in overrides}
+        config = config.with_values({**overrides, **fixed})
+    draw = draw_parameters(config, seed)
+    try:
+        return apply_draw(config, draw), draw
+    except ConfigError as error:
+        raise ValueError(f"randomized values {draw.values} (seed {draw.seed}) are not valid: {error}") from None
 
 
 def schedule_problems(config: Any) -> list[Problem]:
@@ -68,41 +81,44 @@ def schedule_problems(config: Any) -> list[Problem]:
 class KesScheduler:
     """The function the WebUI registers: ``(n, sigma_min, sigma_max, device, **ignored) -> sigmas``.
 
-    Reads the config in force from ``get_config`` (memory, no disk access). A generation can set a
-    seed and per-generation overrides with ``generation(...)``; ``last_record`` keeps what the last
-    schedule was made from, for the infotext.
+    Reads the config in force from ``get_config`` (memory, no disk access). The WebUI glue opens a
+    generation with its seed and per-generation overrides (``start_generation``) and closes it
+    afterwards; ``last_record`` keeps what the last schedule was made from, for the infotext.
+    Generations run one at a time in the WebUI, so one slot is enough.
     """
 
     def __init__(self, get_config: Callable[[], Any]):
         self._get_config = get_config
-        self._local = threading.local()
+        self._seed: int | None = None
+        self._overrides: dict[str, Any] = {}
         self.last_record: ScheduleRecord | None = None
 
     def __call__(self, n, sigma_min, sigma_max, device="cpu", seed=None, **_ignored) -> torch.Tensor:
-        overrides = getattr(self._local, "overrides", None) or {}
-        config = self._get_config()
-        if overrides:
-            config = config.with_values(overrides)
-        if seed is None:
-            seed = getattr(self._local, "seed", None)
-        sigmas, self.last_record = sigmas_for_config(n, sigma_min, sigma_max, config, seed=seed, device=device)
+        effective, draw = resolve(self._get_config(), self._overrides, self._seed if seed is None else seed)
+        low, high = sigma_range(effective, sigma_min, sigma_max)
+        sigmas = get_sigmas_karras_exponential(n, low, high, device=device, **shape_of(effective))
+        self.last_record = ScheduleRecord(config=effective, draw=draw, sigma_min=low, sigma_max=high)
         return sigmas
 
-    def generation(self, seed: int | None = None, overrides: Mapping[str, Any] | None = None) -> "_Generation":
-        """Context for one generation on this thread: its seed and values that beat the file's."""
+    def resolve(self) -> tuple[Any, Draw]:
+        """What the open generation will use (for the infotext, before sampling starts)."""
+        return resolve(self._get_config(), self._overrides, self._seed)
+
+    def start_generation(self, seed: int | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+        """Use this seed and these values (which beat the file's) until ``end_generation``."""
+        overrides = dict(overrides or {})
         if overrides:
-            KesConfig().with_values(dict(overrides))  # reject unknown keys and bad values up front
-        return _Generation(self._local, seed, dict(overrides or {}))
+            KesConfig().with_values(overrides)  # reject unknown keys and bad values before sampling
+        self._seed, self._overrides = seed, overrides
 
+    def end_generation(self) -> None:
+        self._seed, self._overrides = None, {}
 
-class _Generation:
-    def __init__(self, local: threading.local, seed: int | None, overrides: dict[str, Any]):
-        self._local, self._seed, self._overrides = local, seed, overrides
-
-    def __enter__(self) -> "_Generation":
-        self._saved = (getattr(self._local, "seed", None), getattr(self._local, "overrides", None))
-        self._local.seed, self._local.overrides = self._seed, self._overrides
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._local.seed, self._local.overrides = self._saved
+    @contextlib.contextmanager
+    def generation(self, seed: int | None = None, overrides: Mapping[str, Any] | None = None):
+        """``start_generation`` ... ``end_generation`` as a with-block."""
+        self.start_generation(seed, overrides)
+        try:
+            yield self
+        finally:
+            self.end_generation()
