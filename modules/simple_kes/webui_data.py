@@ -1,0 +1,140 @@
+"""What the WebUI glue shows and stores, as plain data: option keys, labels, infotext keys, axes.
+
+Imports nothing from the WebUI, so all of it is tested directly; ``scripts/karras_exponential.py``
+only turns it into WebUI objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from .config import KesConfig
+from .parameters import BY_NAME, PARAMETERS, SCHEDULE_PARAMETERS, Parameter
+
+SCHEDULER_NAME = "karras_exponential"
+# Neither the label nor the name is a suffix of any sampler name, so the WebUI's
+# "<sampler> <scheduler>" parsing can never split a sampler name on it.
+SCHEDULER_LABEL = "Karras Exponential"
+SETTINGS_SECTION = ("karras_exponential", "Karras Exponential")
+OPTION_PREFIX = "kes_"
+INFOTEXT_PREFIX = "KES "
+# The keys that change the sigmas and so belong in an image's infotext.
+INFOTEXT_PARAMETERS = tuple(p for p in SCHEDULE_PARAMETERS if not p.retired)
+# X/Y/Z plot axes: the knobs people compare side by side.
+AXIS_PARAMETERS = tuple(BY_NAME[name] for name in (
+    "start_blend", "end_blend", "smooth_blend_factor", "sharpness", "initial_step_size", "final_step_size",
+    "step_size_factor", "initial_noise_scale", "final_noise_scale", "noise_scale_factor", "sigma_max_factor",
+    "update_interval",
+))
+
+
+def option_key(name: str) -> str:
+    return OPTION_PREFIX + name
+
+
+def infotext_key(name: str) -> str:
+    """``KES start blend``: letters and spaces only, which the WebUI's infotext parser keeps intact."""
+    return INFOTEXT_PREFIX + name.replace("_", " ")
+
+
+def axis_label(parameter: Parameter) -> str:
+    return f"KES {parameter.name.replace('_', ' ')}"
+
+
+def to_option_value(parameter: Parameter, value: Any) -> Any:
+    """A config value as a Settings component holds it: 0 stands for null ("use the model's")."""
+    if parameter.optional and value is None:
+        return 0.0
+    return value
+
+
+def from_option_value(parameter: Parameter, value: Any) -> Any:
+    """A Settings or override value back in the config's terms (the inverse of ``to_option_value``)."""
+    if parameter.optional and (value is None or value == 0):
+        return None
+    if parameter.kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if parameter.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def option_values(config: Any) -> dict[str, Any]:
+    """Every Settings option key with the value the config in force gives it."""
+    return {option_key(p.name): to_option_value(p, getattr(config, p.name)) for p in PARAMETERS}
+
+
+def overrides_from_settings(override_settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Our keys among a generation's ``override_settings`` (API, pasted infotext, X/Y/Z axes)."""
+    overrides = {}
+    for parameter in PARAMETERS:
+        key = option_key(parameter.name)
+        if key in override_settings:
+            overrides[parameter.name] = from_option_value(parameter, override_settings[key])
+    return overrides
+
+
+def infotext_entries(effective_config: Any) -> dict[str, Any]:
+    """Infotext for the values a generation used that differ from the defaults (drawn ones included)."""
+    defaults = KesConfig()
+    return {infotext_key(p.name): getattr(effective_config, p.name) for p in INFOTEXT_PARAMETERS
+            if getattr(effective_config, p.name) != getattr(defaults, p.name)}
+
+
+def uses_scheduler(*scheduler_names: Any) -> bool:
+    """Whether any of a generation's schedule types is ours (the WebUI accepts name or label)."""
+    return any(name in (SCHEDULER_NAME, SCHEDULER_LABEL) for name in scheduler_names)
+
+
+def complete_pasted_parameters(params: dict[str, Any], config_in_force: Any) -> None:
+    """Make a pasted KES infotext reproduce its schedule whatever the file says now.
+
+    The infotext lists only values that differed from the defaults, so a key it leaves out means
+    "default". Where the file in force has something else, add the default explicitly; it then
+    arrives as a per-generation override, and the file itself is never rewritten.
+    """
+    schedule_types = (params.get("Schedule type"), params.get("Hires schedule type"))
+    mentions_kes = any(str(key).startswith(INFOTEXT_PREFIX) for key in params)
+    if not (uses_scheduler(*schedule_types) or mentions_kes):
+        return
+    defaults = KesConfig()
+    for parameter in INFOTEXT_PARAMETERS:
+        key = infotext_key(parameter.name)
+        default = getattr(defaults, parameter.name)
+        if key not in params and getattr(config_in_force, parameter.name) != default:
+            params[key] = to_option_value(parameter, default)
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingSpec:
+    """One Settings option, described without Gradio: the glue picks the component from ``kind``."""
+
+    key: str
+    parameter: Parameter
+    label: str
+    info: str
+    kind: str  # "checkbox" or "slider"
+    minimum: float = 0.0
+    maximum: float = 1.0
+    step: float = 0.01
+
+
+def setting_specs(config: Any) -> list[SettingSpec]:
+    """One spec per config key; slider ranges widen to show a value the file sets outside them."""
+    specs = []
+    for parameter in PARAMETERS:
+        label = f"{parameter.name.replace('_', ' ').capitalize()} ({parameter.name})"
+        info = parameter.help
+        if parameter.suggested:
+            info += f" Suggested {parameter.suggested[0]:g} to {parameter.suggested[1]:g}."
+        if parameter.optional:
+            info += " 0 = the model's."
+        if parameter.kind is bool:
+            specs.append(SettingSpec(option_key(parameter.name), parameter, label, info, "checkbox"))
+            continue
+        value = to_option_value(parameter, getattr(config, parameter.name))
+        low, high = parameter.ui_range
+        specs.append(SettingSpec(option_key(parameter.name), parameter, label, info, "slider",
+                                 minimum=min(low, value), maximum=max(high, value), step=parameter.ui_step))
+    return specs

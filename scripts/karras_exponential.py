@@ -1,0 +1,217 @@
+"""Karras Exponential in the Stable Diffusion WebUI (A1111 1.9+, Forge, reForge).
+
+Registers the "Karras Exponential" schedule type, a Settings section on the YAML config, infotext
+for the values a generation used, X/Y/Z axes and a small API route. Thin glue: the schedule and the
+config live in the ``simple_kes`` package under ``modules/``.
+"""
+
+import os
+import sys
+
+# The WebUI owns the package name `modules`, so our source root goes on sys.path and its one
+# package is imported by its own unique name.
+_SOURCE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "modules")
+if _SOURCE_ROOT not in sys.path:
+    sys.path.append(_SOURCE_ROOT)
+
+import gradio as gr  # noqa: E402
+
+import simple_kes  # noqa: E402
+from simple_kes import webui_data  # noqa: E402
+from modules import script_callbacks, scripts, shared  # noqa: E402
+
+try:
+    from modules import sd_schedulers
+except ImportError:  # A1111 1.8 and older choose the schedule elsewhere
+    sd_schedulers = None
+    print("[Karras Exponential] this WebUI has no modules/sd_schedulers.py (A1111 1.9 or newer, Forge or "
+          "reForge is needed); the extension stays inactive.")
+
+LOG_PREFIX = "[Karras Exponential]"
+manager = simple_kes.default_manager()
+scheduler = simple_kes.default_scheduler
+
+
+def register_scheduler():
+    """Add the schedule type once; a Reload UI replaces the entry in place instead of adding another."""
+    entry = sd_schedulers.Scheduler(webui_data.SCHEDULER_NAME, webui_data.SCHEDULER_LABEL,
+                                    simple_kes.simple_karras_exponential_scheduler)
+    for index, existing in enumerate(sd_schedulers.schedulers):
+        if existing.name == entry.name:
+            sd_schedulers.schedulers[index] = entry
+            break
+    else:
+        sd_schedulers.schedulers.append(entry)
+    sd_schedulers.schedulers_map[entry.name] = entry
+    sd_schedulers.schedulers_map[entry.label] = entry
+
+
+# --- Settings: the YAML is the source of truth --------------------------------------------------------
+
+# The value each Settings component was built with. "Apply settings" sends every component's value;
+# one still showing what it was built with was not touched by the user, so it must not overwrite a
+# newer value that came from editing the YAML.
+_built_with = {}
+
+
+def sync_options(config):
+    """Mirror the config in force into the WebUI's options (what the API and the next UI build read)."""
+    shared.opts.data.update(webui_data.option_values(config))
+
+
+def make_option_info(spec, value):
+    if spec.kind == "checkbox":
+        component, component_args = gr.Checkbox, None
+    else:
+        component = gr.Slider
+        component_args = {"minimum": spec.minimum, "maximum": spec.maximum, "step": spec.step}
+    # Only keys that can appear in an infotext get a paste-back label ("Override settings").
+    infotext = webui_data.infotext_key(spec.parameter.name) if spec.parameter in webui_data.INFOTEXT_PARAMETERS else None
+    info = shared.OptionInfo(value, spec.label, component, component_args, onchange=lambda: save_option(spec),
+                             infotext=infotext)
+    return info.info(spec.info)
+
+
+def build_options():
+    config = manager.config
+    values = webui_data.option_values(config)
+    options = {spec.key: make_option_info(spec, values[spec.key]) for spec in webui_data.setting_specs(config)}
+    options = {"kes_status": shared.OptionHTML(status_html()), **options}
+    return shared.options_section(webui_data.SETTINGS_SECTION, options)
+
+
+def status_html():
+    source = f"Values of <code>{manager.path}</code>, reloaded when the file is saved."
+    if manager.last_error:
+        return f"{source}<br><b>The file has an error; the last good values stay in force:</b><pre>{manager.last_error}</pre>"
+    notices = "".join(f"<br>Note: {notice}" for notice in manager.notices)
+    return source + notices
+
+
+def on_ui_settings():
+    sync_options(manager.config)
+    for key, info in build_options().items():
+        shared.opts.add_option(key, info)
+        if key != "kes_status":
+            _built_with[key] = shared.opts.data.get(key)
+
+
+def save_option(spec):
+    """onchange of one option: write it to the YAML (atomic, comments kept) unless it is stale."""
+    value = shared.opts.data.get(spec.key)
+    current = webui_data.to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name))
+    if value == current:
+        return
+    if spec.key in _built_with and value == _built_with[spec.key]:
+        shared.opts.data[spec.key] = current  # untouched component, newer value from the file
+        return
+    name = spec.parameter.name
+    manager.save({name: webui_data.from_option_value(spec.parameter, value)})  # raises: WebUI reverts it
+    _built_with[spec.key] = value
+
+
+def on_config_loaded(result):
+    if result.error:
+        print(f"{LOG_PREFIX} {result.error}")
+        return
+    sync_options(result.config)
+    if result.changed:
+        print(f"{LOG_PREFIX} loaded {manager.path}")
+
+
+# --- generation: overrides in, infotext out -----------------------------------------------------------
+
+class KarrasExponentialScript(scripts.Script):
+    """Per generation: pass the seed and per-generation overrides to the scheduler, write the infotext."""
+
+    def title(self):
+        return "Karras Exponential"
+
+    def show(self, is_img2img):
+        return scripts.AlwaysVisible
+
+    def process(self, p, *args):
+        # X/Y/Z cells share extra_generation_params: drop what an earlier cell wrote.
+        for key in [key for key in p.extra_generation_params if key.startswith(webui_data.INFOTEXT_PREFIX)]:
+            del p.extra_generation_params[key]
+        seeds = getattr(p, "all_seeds", None)
+        seed = seeds[0] if seeds else getattr(p, "seed", None)
+        overrides = webui_data.overrides_from_settings(getattr(p, "override_settings", None) or {})
+        scheduler.start_generation(seed=seed, overrides=overrides)
+        if webui_data.uses_scheduler(getattr(p, "scheduler", None), getattr(p, "hr_scheduler", None)):
+            effective, _ = scheduler.resolve()
+            p.extra_generation_params.update(webui_data.infotext_entries(effective))
+
+    def postprocess(self, p, processed, *args):
+        scheduler.end_generation()
+
+
+def on_infotext_pasted(infotext, params):
+    webui_data.complete_pasted_parameters(params, manager.config)
+
+
+# --- X/Y/Z plot ---------------------------------------------------------------------------------------
+
+def find_xyz_module():
+    for data in scripts.scripts_data:
+        if data.script_class.__module__ in ("xyz_grid.py", "scripts.xyz_grid"):
+            return data.module
+    return None
+
+
+def make_axis(xyz, parameter):
+    def confirm(p, values):
+        for value in values:
+            problem = parameter.check(webui_data.from_option_value(parameter, value))
+            if problem:
+                raise ValueError(f"{webui_data.axis_label(parameter)}: {problem}")
+
+    return xyz.AxisOption(webui_data.axis_label(parameter), parameter.kind,
+                          xyz.apply_override(webui_data.option_key(parameter.name)), confirm=confirm)
+
+
+def add_axes():
+    xyz = find_xyz_module()
+    if xyz is None:
+        return
+    existing = {option.label for option in xyz.axis_options}
+    xyz.axis_options.extend(make_axis(xyz, parameter) for parameter in webui_data.AXIS_PARAMETERS
+                            if webui_data.axis_label(parameter) not in existing)
+
+
+# --- API ----------------------------------------------------------------------------------------------
+
+def config_route():
+    """GET /karras-exponential/v1/config: the config in force, its file and the last load error."""
+    return {"config": manager.config.to_dict(), "source": str(manager.path), "last_error": manager.last_error,
+            "notices": list(manager.notices), "scheduler": {"name": webui_data.SCHEDULER_NAME,
+                                                            "label": webui_data.SCHEDULER_LABEL}}
+
+
+def on_app_started(demo, app):
+    app.add_api_route("/karras-exponential/v1/config", config_route, methods=["GET"])
+
+
+# --- lifetime -----------------------------------------------------------------------------------------
+
+def on_script_unloaded():
+    unsubscribe()
+    manager.stop()
+    scheduler.end_generation()
+
+
+if sd_schedulers is not None:
+    register_scheduler()
+    manager.start()
+    unsubscribe = manager.subscribe(on_config_loaded)
+    sync_options(manager.config)
+    # Registered at import as well as in on_ui_settings: with --nowebui the callback never runs,
+    # and the API must still read and set these options.
+    shared.options_templates.update(build_options())
+    script_callbacks.on_ui_settings(on_ui_settings)
+    script_callbacks.on_infotext_pasted(on_infotext_pasted)
+    script_callbacks.on_before_ui(add_axes)
+    script_callbacks.on_app_started(on_app_started)
+    script_callbacks.on_script_unloaded(on_script_unloaded)
+else:
+    del KarrasExponentialScript  # stay inert: no script in the UI either

@@ -1,0 +1,102 @@
+"""Stand-in for the parts of processing and sampling that reach a scheduler.
+
+``process_images`` keeps the WebUI's order: apply override_settings (without onchange), run the
+always-visible scripts' process(), ask the sampler for sigmas (again for the hires pass), run
+postprocess(), restore the overridden settings. ``get_sigmas`` mirrors
+KDiffusionSampler.get_sigmas: scheduler by name or label, the model's range, a keyword call.
+"""
+
+import dataclasses
+import json
+import re
+
+import torch
+
+from modules import scripts, sd_schedulers, shared
+
+MODEL_SIGMA_MIN, MODEL_SIGMA_MAX = 0.0292, 14.6146
+
+
+@dataclasses.dataclass
+class StableDiffusionProcessing:
+    steps: int = 20
+    scheduler: str = "Automatic"
+    hr_scheduler: str = None
+    enable_hr: bool = False
+    hr_second_pass_steps: int = 0
+    seed: int = -1
+    all_seeds: list = None
+    override_settings: dict = dataclasses.field(default_factory=dict)
+    override_settings_restore_afterwards: bool = True
+    extra_generation_params: dict = dataclasses.field(default_factory=dict)
+    is_hr_pass: bool = False
+
+
+def get_sigmas(p, steps):
+    scheduler_name = (p.hr_scheduler if p.is_hr_pass else p.scheduler) or "Automatic"
+    if scheduler_name == "Automatic":
+        scheduler_name = None  # the sampler's default; the stand-in samplers have none
+    scheduler = sd_schedulers.schedulers_map.get(scheduler_name)
+    if scheduler is None or scheduler.function is None:
+        return None  # the WebUI falls back to the model's own discrete schedule here
+    if not p.is_hr_pass:
+        p.extra_generation_params["Schedule type"] = scheduler.label
+    elif scheduler.label != p.extra_generation_params.get("Schedule type"):
+        p.extra_generation_params["Hires schedule type"] = scheduler.label
+    sigmas_kwargs = {"sigma_min": MODEL_SIGMA_MIN, "sigma_max": MODEL_SIGMA_MAX}
+    return scheduler.function(n=steps, **sigmas_kwargs, device=torch.device("cpu"))
+
+
+def always_visible_scripts():
+    return [data.script_class() for data in scripts.scripts_data
+            if data.script_class().show(False) is scripts.AlwaysVisible]
+
+
+def process_images(p):
+    """Returns the first pass's sigmas, and the hires pass's when enabled."""
+    stored = {key: shared.opts.data.get(key) for key in p.override_settings if key in shared.opts.data}
+    try:
+        for key, value in p.override_settings.items():
+            shared.opts.set(key, value, is_api=True, run_callbacks=False)
+        if p.seed == -1:
+            p.seed = 1234
+        p.all_seeds = [p.seed]
+        runners = always_visible_scripts()
+        for script in runners:
+            script.process(p)
+        sigmas = [get_sigmas(p, p.steps)]
+        if p.enable_hr:
+            p.is_hr_pass = True
+            sigmas.append(get_sigmas(p, p.hr_second_pass_steps or p.steps))
+            p.is_hr_pass = False
+        for script in runners:
+            script.postprocess(p, None)
+        return sigmas
+    finally:
+        if p.override_settings_restore_afterwards:
+            for key, value in stored.items():
+                setattr(shared.opts, key, value)
+
+
+def create_infotext(p):
+    """The parameters line of a PNG: values with ',', ':' or a newline are JSON-quoted."""
+    def quote(text):
+        text = str(text)
+        return json.dumps(text, ensure_ascii=False) if any(c in text for c in ",\n:") else text
+    params = {"Steps": p.steps, "Seed": p.all_seeds[0], "Schedule type": p.scheduler, **p.extra_generation_params}
+    return ", ".join(f"{key}: {quote(value)}" for key, value in params.items() if value is not None)
+
+
+# The WebUI's infotext parser for the parameters line.
+PARAMETER_PATTERN = re.compile(r"\s*(\w[\w \-/]+):\s*(\"(?:\\.|[^\\\"])+\"|[^,]*)(?:,|$)")
+
+
+def parse_generation_parameters(line):
+    params = {}
+    for key, value in PARAMETER_PATTERN.findall(line):
+        value = value.strip()
+        if value.startswith('"') and value.endswith('"'):
+            value = json.loads(value)
+        params[key] = value
+    params.setdefault("Schedule type", "Automatic")
+    return params

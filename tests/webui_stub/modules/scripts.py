@@ -1,0 +1,21 @@
+"""Stand-in for modules/scripts.py: Script, AlwaysVisible and the scripts_data registry."""
+
+from collections import namedtuple
+
+AlwaysVisible = object()
+ScriptClassData = namedtuple("ScriptClassData", ["script_class", "path", "basedir", "module"])
+scripts_data = []
+
+
+class Script:
+    def title(self):
+        raise NotImplementedError()
+
+    def show(self, is_img2img):
+        return True
+
+    def process(self, p, *args):
+        pass
+
+    def postprocess(self, p, processed, *args):
+        pass
