@@ -70,6 +70,8 @@ class ConfigManager:
         """Read the file now; on failure the config in force stays and ``last_error`` says why."""
         with self._io_lock:
             if self._create:
+                # Only on first use: a file deleted later is an error to report, not one to replace.
+                self._create = False
                 ensure_user_config(self.path)
             try:
                 text = self.path.read_text(encoding="utf-8")
