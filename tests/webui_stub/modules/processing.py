@@ -12,7 +12,7 @@ import re
 
 import torch
 
-from modules import scripts, sd_schedulers, shared
+from modules import scripts, shared
 
 MODEL_SIGMA_MIN, MODEL_SIGMA_MAX = 0.0292, 14.6146
 
@@ -33,6 +33,7 @@ class StableDiffusionProcessing:
 
 
 def get_sigmas(p, steps):
+    from modules import sd_schedulers  # absent before A1111 1.9
     scheduler_name = (p.hr_scheduler if p.is_hr_pass else p.scheduler) or "Automatic"
     if scheduler_name == "Automatic":
         scheduler_name = None  # the sampler's default; the stand-in samplers have none
