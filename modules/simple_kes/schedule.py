@@ -43,7 +43,7 @@ def get_sigmas_karras_exponential(n, sigma_min, sigma_max, *, device="cpu", **sh
     _check_sigma_range(sigma_min, sigma_max)
     shape = _check_shape(shape)
     sigmas = _cached_sigmas(n, float(sigma_min), float(sigma_max), tuple(shape.values()))
-    return torch.tensor(sigmas, device=device)  # a copy: callers may modify their tensor
+    return torch.from_numpy(sigmas.copy()).to(device)  # a copy: callers may modify their tensor
 
 
 def _compute_sigmas(n: int, sigma_min: float, sigma_max: float, shape: dict[str, Any]) -> np.ndarray:

@@ -16,7 +16,8 @@ SCHEDULER_NAME = "karras_exponential"
 # Neither the label nor the name is a suffix of any sampler name, so the WebUI's
 # "<sampler> <scheduler>" parsing can never split a sampler name on it.
 SCHEDULER_LABEL = "Karras Exponential"
-SETTINGS_SECTION = ("karras_exponential", "Karras Exponential")
+# Shown under "Stable Diffusion", next to the WebUI's own sampler parameters.
+SETTINGS_SECTION = ("karras_exponential", "Karras Exponential", "sd")
 OPTION_PREFIX = "kes_"
 INFOTEXT_PREFIX = "KES "
 # The keys that change the sigmas and so belong in an image's infotext.
