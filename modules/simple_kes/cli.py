@@ -90,6 +90,10 @@ def _print_schedule(args: argparse.Namespace, config, path: Path) -> int:
     return 0
 
 
+def _raise_keyboard_interrupt(*_signal_details) -> None:
+    raise KeyboardInterrupt
+
+
 def _check_command(args: argparse.Namespace) -> int:
     try:
         config = read_config(args.file)
@@ -112,7 +116,7 @@ def _watch_command(args: argparse.Namespace) -> int:
         return 1
     manager = ConfigManager(path, create=args.file is None)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop like Ctrl+C, without locks in a handler
 
     def show(result: LoadResult) -> None:
         if result.error:

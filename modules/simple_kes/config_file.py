@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -149,7 +149,9 @@ def _template_comment(key: str) -> str:
 
 def _atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder and a rename, so readers never see half a file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # Mode 0666 less the umask, as for any new file (mkstemp would make it 0600).
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)

@@ -62,7 +62,7 @@ class ConfigManager:
         return self._config
 
     def subscribe(self, listener: Callable[[LoadResult], None]) -> Callable[[], None]:
-        """Call ``listener`` after every load that changed the config or its error; returns an unsubscribe."""
+        """Call ``listener`` after every load that read a new file content or failed anew; returns an unsubscribe."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
@@ -128,11 +128,16 @@ class ConfigManager:
         return self._observer is not None
 
     def start(self) -> None:
-        """Load the file and watch its folder; calling it again while watching does nothing."""
+        """Watch the file's folder, then load it; calling it again while watching does nothing.
+
+        The watch starts before the first load, so an edit made in between is never missed.
+        """
         with self._io_lock:
             if self._observer is not None:
                 return
-            self.load()
+            if self._create:
+                self._create = False
+                ensure_user_config(self.path)  # the folder must exist before it can be watched
             self._debouncer = _Debouncer(self._debounce_seconds, self.load)
             self._debouncer.start()
             observer = Observer()
@@ -141,6 +146,7 @@ class ConfigManager:
                               recursive=False)
             observer.start()
             self._observer = observer
+            self.load()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching and join both threads."""
@@ -174,19 +180,27 @@ class _FileEventHandler(FileSystemEventHandler):
 
 
 class _Debouncer(threading.Thread):
-    """Runs ``action`` once a burst of ``poke()`` calls has been quiet for ``delay`` seconds."""
+    """Runs ``action`` once a burst of ``poke()`` calls has been quiet for ``delay`` seconds.
 
-    def __init__(self, delay: float, action: Callable[[], Any]):
+    A burst that never goes quiet still runs ``action`` every ``max_wait`` seconds.
+    """
+
+    def __init__(self, delay: float, action: Callable[[], Any], max_wait: float = 0.25):
         super().__init__(name="simple_kes-config-reload", daemon=True)
         self._delay = delay
+        self._max_wait = max_wait
         self._action = action
         self._condition = threading.Condition()
         self._due: float | None = None
+        self._burst_started: float | None = None
         self._stopping = False
 
     def poke(self) -> None:
         with self._condition:
-            self._due = time.monotonic() + self._delay
+            now = time.monotonic()
+            if self._burst_started is None:
+                self._burst_started = now
+            self._due = min(now + self._delay, self._burst_started + self._max_wait)
             self._condition.notify()
 
     def run(self) -> None:
@@ -197,7 +211,7 @@ class _Debouncer(threading.Thread):
                     self._condition.wait(timeout)
                 if self._stopping:
                     return
-                self._due = None
+                self._due = self._burst_started = None
             try:
                 self._action()
             except Exception:
