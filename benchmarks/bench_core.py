@@ -331,6 +331,31 @@ def bench_validation(settings: Settings) -> dict[str, float]:
     return summarize_ms([time_ms(lambda: schedule_problems(config)) for _ in range(settings.validation_repeats)])
 
 
+REDRAW_STEPS = 150
+MAX_REDRAW_MS = 100.0
+
+
+def bench_redraw(settings: Settings) -> dict[str, float]:
+    """Server time of one chart redraw after a slider move (chart, table and copyable text), 150 steps."""
+    from simple_kes import panel
+    with tempfile.TemporaryDirectory(prefix="kes-bench-") as folder:
+        manager = simple_kes.ConfigManager(Path(folder) / "simple_kes.yaml")
+        manager.load()
+        specs = panel.panel_specs(manager)
+        values = panel.file_values(manager, specs)
+        redraw = lambda: panel.redraw(manager, specs, REDRAW_STEPS, SIGMA_MIN, SIGMA_MAX, *values)  # noqa: E731
+        redraw()  # warm-up
+        return summarize_ms([time_ms(redraw) for _ in range(settings.load_repeats)])
+
+
+def print_redraw(redraw: dict[str, float]) -> None:
+    print(f"## Chart redraw after a slider move ({REDRAW_STEPS} steps, server time)\n")
+    print("| median ms | p95 ms |")
+    print("|---:|---:|")
+    print(f"| {redraw['median_ms']:.2f} | {redraw['p95_ms']:.2f} |")
+    print(f"\nTarget < {MAX_REDRAW_MS:g} ms: {verdict(redraw['p95_ms'] < MAX_REDRAW_MS)}\n")
+
+
 def print_costs(load: dict[str, dict[str, float]], validation: dict[str, float]) -> None:
     print("## Load and validation cost (median ms)\n")
     print("| operation | median ms | p95 ms |")
@@ -368,12 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     print_reload_table(reload)
     load, validation = bench_load(settings), bench_validation(settings)
     print_costs(load, validation)
+    redraw = bench_redraw(settings)
+    print_redraw(redraw)
 
     elapsed = time.perf_counter() - started
     print(f"Total benchmark time: {elapsed:.1f} s")
     if arguments.json:
         report = {"machine": machine, "quick": arguments.quick, "settings": dataclasses.asdict(settings),
-                  "schedule": schedules, "hot_reload": reload, "load": load, "validation": validation,
+                  "schedule": schedules, "hot_reload": reload, "load": load, "validation": validation, "redraw": redraw,
                   "elapsed_s": elapsed}
         arguments.json.parent.mkdir(parents=True, exist_ok=True)
         arguments.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

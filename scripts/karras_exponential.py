@@ -17,7 +17,7 @@ if _SOURCE_ROOT not in sys.path:
 import gradio as gr  # noqa: E402
 
 import simple_kes  # noqa: E402
-from simple_kes import webui_data  # noqa: E402
+from simple_kes import panel, webui_data  # noqa: E402
 from modules import script_callbacks, scripts, shared  # noqa: E402
 
 try:
@@ -129,6 +129,13 @@ class KarrasExponentialScript(scripts.Script):
 
     def show(self, is_img2img):
         return scripts.AlwaysVisible
+
+    def ui(self, is_img2img):
+        """The tuning panel (live chart, numbers, Save) in an accordion, closed until wanted."""
+        prefix = "kes_img2img" if is_img2img else "kes_txt2img"
+        with gr.Accordion("Karras Exponential", open=False, elem_id=f"{prefix}_accordion"):
+            panel.build_panel(manager, elem_prefix=prefix)
+        return []
 
     def process(self, p, *args):
         # X/Y/Z cells share extra_generation_params: drop what an earlier cell wrote.

@@ -186,7 +186,8 @@ def test_any_valid_config_gives_a_valid_schedule_or_a_clear_error(n, sigma_range
     try:
         sigmas = get_sigmas_karras_exponential(n, *sigma_range, **shape)
     except ValueError as error:
-        assert "would not be strictly decreasing" in str(error) or "overflows" in str(error)
+        documented = ("would not be strictly decreasing", "overflows", "must be above sigma_min")
+        assert any(reason in str(error) for reason in documented), error
         return
     assert_valid_schedule(sigmas, n)
 
@@ -194,7 +195,8 @@ def test_any_valid_config_gives_a_valid_schedule_or_a_clear_error(n, sigma_range
 @settings(max_examples=300, deadline=None)
 @given(n=steps, sigma_range=sigma_ranges, shape=shapes)
 def test_the_documented_safe_region_never_fails(n, sigma_range, shape):
-    """start <= end blend, sharpness <= 1 and a non-rising step/noise ramp always give a valid schedule."""
+    """A non-empty range, start <= end blend, sharpness <= 1 and a non-rising ramp always give a valid schedule."""
+    assume(sigma_range[1] * shape["sigma_max_factor"] > sigma_range[0])
     assume(shape["start_blend"] <= shape["end_blend"] and shape["smooth_blend_factor"] >= 0)
     assume(shape["sharpness"] <= 1)
     assume(shape["final_step_size"] * shape["step_size_factor"] <= shape["initial_step_size"])

@@ -9,8 +9,10 @@ import threading
 import gradio as gr
 import pytest
 import torch
+import asyncio
+
+import httpx
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 import simple_kes
 from simple_kes import webui_data
@@ -297,17 +299,26 @@ def test_xyz_axis_rejects_values_outside_the_hard_limits(webui):
         axis.confirm(None, [0.9, -1])
 
 
+def get_json(app, path):
+    """One HTTP GET through the app's ASGI interface."""
+    async def fetch():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://webui") as client:
+            response = await client.get(path)
+            assert response.status_code == 200
+            return response.json()
+    return asyncio.run(fetch())
+
+
 def test_api_route_reports_the_config_in_force_its_file_and_the_last_error(webui, kes_file):
     app = FastAPI()
     webui.reload_ui(app)
-    client = TestClient(app)
-    body = client.get("/karras-exponential/v1/config").json()
+    body = get_json(app, "/karras-exponential/v1/config")
     assert body["config"] == simple_kes.KesConfig().to_dict()
     assert body["source"] == str(kes_file) and body["last_error"] is None
     results = reloaded(simple_kes.default_manager())
     kes_file.write_text("sharpness: -1\n")
     wait_for(results, lambda r: r.error is not None)
-    body = client.get("/karras-exponential/v1/config").json()
+    body = get_json(app, "/karras-exponential/v1/config")
     assert "sharpness: -1 is out of range" in body["last_error"] and body["config"]["sharpness"] == 0.95
 
 
@@ -322,3 +333,12 @@ def test_options_exist_without_the_settings_callback_for_nowebui(kes_file):
         assert simple_kes.read_config(kes_file).sharpness == 0.9
     finally:
         webui.shutdown()
+
+
+def test_txt2img_and_img2img_get_the_tuning_panel_in_an_accordion(webui):
+    """The same panel as the lab page, with its live chart, in each tab under its own element ids."""
+    elements = {block.elem_id: block for block in webui.blocks.blocks.values() if getattr(block, "elem_id", None)}
+    for tab in ("kes_txt2img", "kes_img2img"):
+        assert isinstance(elements[f"{tab}_accordion"], gr.Accordion)
+        assert 'class="curve-kes"' in elements[f"{tab}_chart"].value
+        assert isinstance(elements[f"{tab}_kes_sharpness"], gr.Slider)

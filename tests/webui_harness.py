@@ -66,7 +66,12 @@ class WebUI:
         self.callbacks.ui_settings_callback()
         self.shared.opts.reorder()
         self.settings_components = {}
-        with gr.Blocks():
+        with gr.Blocks() as self.blocks:
+            for is_img2img in (False, True):  # the txt2img and img2img tabs build each script's ui()
+                for data in self.scripts.scripts_data:
+                    script = data.script_class()
+                    if script.show(is_img2img) is self.scripts.AlwaysVisible:
+                        script.ui(is_img2img)
             for key, info in self.shared.opts.data_labels.items():
                 if info.section and info.section[0] == "karras_exponential":
                     self.settings_components[key] = self._component(key, info)

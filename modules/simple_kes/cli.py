@@ -40,6 +40,17 @@ def _parser() -> argparse.ArgumentParser:
     _schedule_options(watch)
     watch.set_defaults(command=_watch_command)
 
+    plot = commands.add_parser("plot", help="draw the schedule against Karras and Exponential as a PNG")
+    _schedule_options(plot)
+    plot.add_argument("--config", type=Path, help="config file (default: the user's, else the shipped defaults)")
+    plot.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    plot.set_defaults(command=_plot_command)
+
+    lab = commands.add_parser("lab", help="serve the tuning page on 127.0.0.1 (sliders, live chart, Save)")
+    lab.add_argument("file", type=Path, nargs="?", help="config file (default: the user's, created if missing)")
+    lab.add_argument("--port", type=int, default=7870, help="port on 127.0.0.1 (default 7870)")
+    lab.set_defaults(command=_lab_command)
+
     template = commands.add_parser("template", help="print the default config file")
     template.set_defaults(command=lambda args: print(render_template(), end="") or 0)
     return parser
@@ -55,19 +66,55 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print only a JSON list of the n + 1 sigmas")
 
 
-def _sigmas_command(args: argparse.Namespace) -> int:
+def _read_chosen_config(args: argparse.Namespace):
+    """(config, path) for --config, else the user's file, else the shipped defaults; errors printed."""
     path = args.config or user_config_path()
     if args.config is None and not path.exists():
         path = TEMPLATE_PATH
     try:
-        config = read_config(path)
+        return read_config(path), path
     except FileNotFoundError:
         print(f"{path}: no such file", file=sys.stderr)
-        return 2
     except ConfigError as error:
         print(error, file=sys.stderr)
+    return None, path
+
+
+def _sigmas_command(args: argparse.Namespace) -> int:
+    config, path = _read_chosen_config(args)
+    if config is None:
         return 1
     return _print_schedule(args, config, path)
+
+
+def _plot_command(args: argparse.Namespace) -> int:
+    from .plot import compare, save_png
+    config, path = _read_chosen_config(args)
+    if config is None:
+        return 1
+    comparison = compare(config, args.steps, args.sigma_min, args.sigma_max, seed=args.seed)
+    if comparison.error:
+        print(f"{path}: {comparison.error}", file=sys.stderr)
+        return 1
+    save_png(comparison, str(args.out))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _lab_command(args: argparse.Namespace) -> int:
+    from .lab import serve
+    manager = ConfigManager(args.file or user_config_path(), create=args.file is None)
+    if args.file is not None and not manager.path.exists():
+        print(f"{manager.path}: no such file", file=sys.stderr)
+        return 1
+    print(f"Karras Exponential lab on http://127.0.0.1:{args.port}/ editing {manager.path}; Ctrl+C stops it",
+          flush=True)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        serve(manager, args.port)
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def _print_schedule(args: argparse.Namespace, config, path: Path) -> int:

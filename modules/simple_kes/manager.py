@@ -51,6 +51,9 @@ class ConfigManager:
         self._digest: str | None = None
         self.last_error: str | None = None
         self.notices: tuple[str, ...] = ()
+        # Counts loads that changed what a page shows (new content or a new error), so a page can
+        # tell "the file changed" from "nothing happened" with one comparison.
+        self.version = 0
         self._io_lock = threading.RLock()
         self._listeners: list[Callable[[LoadResult], None]] = []
         self._observer: Any = None
@@ -100,6 +103,7 @@ class ConfigManager:
         changed = config != self._config
         self._config, self._digest = config, digest
         self.last_error = None
+        self.version += 1
         self.notices = tuple(config.notices())
         for notice in self.notices:
             logger.warning("%s: %s", self.path, notice)
@@ -110,6 +114,8 @@ class ConfigManager:
     def _fail(self, message: str) -> LoadResult:
         already_reported = message == self.last_error
         self.last_error = message
+        if not already_reported:
+            self.version += 1
         result = LoadResult(self._config, changed=False, error=message, notices=self.notices)
         if not already_reported:
             logger.error("%s", message)

@@ -14,6 +14,9 @@ class Script:
     def show(self, is_img2img):
         return True
 
+    def ui(self, is_img2img):
+        return []
+
     def process(self, p, *args):
         pass
 

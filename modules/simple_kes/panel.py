@@ -1,0 +1,182 @@
+"""The tuning panel: a control per key, the live sigma chart, the numbers, and Save to the YAML.
+
+Built by the same code for the standalone lab page (``python -m simple_kes lab``) and for the
+WebUI's accordion. The callbacks are plain functions of values, tested without a browser; the
+Gradio wiring is kept to ``build_panel``. Works with Gradio 3.41 (A1111, reForge) and 4.40 (Forge).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any, Sequence
+
+from .config import ConfigError
+from .manager import ConfigManager
+from .plot import compare, svg
+from .schedule import SD_SIGMA_MAX, SD_SIGMA_MIN
+from .webui_data import SettingSpec, from_option_value, option_key, setting_specs, to_option_value
+
+DEFAULT_STEPS = 20
+TABLE_HEADERS = ["step", "Karras Exponential", "Karras (rho 7)", "Exponential"]
+
+
+def is_random_key(spec: SettingSpec) -> bool:
+    return spec.parameter.name.endswith(("_rand", "_rand_min", "_rand_max"))
+
+
+def panel_specs(manager: ConfigManager) -> list[SettingSpec]:
+    """The controls, in declaration order (randomization keys last, as in the YAML)."""
+    return setting_specs(manager.config)
+
+
+def config_from_controls(manager: ConfigManager, specs: Sequence[SettingSpec], values: Sequence[Any]):
+    """The config the controls describe (not saved): the file's config with the shown values in it."""
+    changes = {spec.parameter.name: from_option_value(spec.parameter, value) for spec, value in zip(specs, values)}
+    return manager.config.with_values(changes)
+
+
+def redraw(manager: ConfigManager, specs: Sequence[SettingSpec], steps: Any, model_sigma_min: Any,
+           model_sigma_max: Any, *values: Any) -> tuple[str, list[list[Any]], str]:
+    """Chart, table rows and copyable text for what the controls show right now."""
+    try:
+        config = config_from_controls(manager, specs, values)
+        comparison = compare(config, int(steps), float(model_sigma_min), float(model_sigma_max))
+    except (ConfigError, ValueError) as error:
+        message = html.escape(str(error))
+        return f'<div class="kes-error" style="color:#b42318;white-space:pre-wrap">{message}</div>', [], ""
+    chart = svg(comparison)
+    if comparison.error:
+        chart += f'<div class="kes-error" style="color:#b42318;white-space:pre-wrap">{html.escape(comparison.error)}</div>'
+    return chart, [[_round(value) for value in row] for row in comparison.table()], comparison.tsv()
+
+
+def _round(value: Any) -> Any:
+    return float(f"{value:.6g}") if isinstance(value, float) else value
+
+
+def save(manager: ConfigManager, specs: Sequence[SettingSpec], *values: Any) -> str:
+    """Write the controls that differ from the file to the YAML (atomic, comments kept); a status line."""
+    current = manager.config
+    changes = {}
+    for spec, value in zip(specs, values):
+        converted = from_option_value(spec.parameter, value)
+        if converted != getattr(current, spec.parameter.name):
+            changes[spec.parameter.name] = converted
+    if not changes:
+        return f"Nothing to save: {manager.path} already has these values."
+    try:
+        manager.save(changes)
+    except ConfigError as error:
+        return f"Not saved, the file is unchanged:\n{error}"
+    return f"Saved {', '.join(sorted(changes))} to {manager.path}."
+
+
+def status(manager: ConfigManager) -> str:
+    """Which file is in force, and its last error if the latest edit was refused."""
+    if manager.last_error:
+        return f"**{manager.path}** has an error; the last good values stay in force:\n\n```\n{manager.last_error}\n```"
+    notes = "".join(f"\n\nNote: {notice}" for notice in manager.notices)
+    return f"Values of **{manager.path}**, reloaded when the file is saved.{notes}"
+
+
+def file_values(manager: ConfigManager, specs: Sequence[SettingSpec]) -> list[Any]:
+    """What each control should show for the config in force."""
+    return [to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name)) for spec in specs]
+
+
+@dataclasses.dataclass
+class Panel:
+    """The components of one built panel, for the page that hosts it."""
+
+    specs: list[SettingSpec]
+    controls: list[Any]
+    steps: Any
+    model_sigma_min: Any
+    model_sigma_max: Any
+    chart: Any
+    table: Any
+    numbers: Any
+    status: Any
+    save_button: Any
+    reload_button: Any
+    save_result: Any
+    seen_version: Any
+
+    def follow_file(self, manager: ConfigManager, version: int, steps, model_sigma_min, model_sigma_max):
+        """Updates for a poll: new control values and chart when the file changed since ``version``."""
+        import gradio as gr
+        if version == manager.version:
+            return [gr.update()] * len(self.controls) + [gr.update()] * 3 + [status(manager), version]
+        values = file_values(manager, self.specs)
+        chart, rows, text = redraw(manager, self.specs, steps, model_sigma_min, model_sigma_max, *values)
+        return values + [chart, rows, text, status(manager), manager.version]
+
+    def poll_outputs(self) -> list[Any]:
+        return [*self.controls, self.chart, self.table, self.numbers, self.status, self.seen_version]
+
+
+def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
+    """Create the panel's components in the current Gradio layout and wire its events."""
+    import gradio as gr
+    specs = panel_specs(manager)
+    values = file_values(manager, specs)
+    status_box = gr.Markdown(status(manager), elem_id=f"{elem_prefix}_status")
+    with gr.Row():
+        steps = gr.Slider(1, 150, value=DEFAULT_STEPS, step=1, label="Steps (for the chart)",
+                          elem_id=f"{elem_prefix}_steps")
+        model_sigma_min = gr.Number(value=SD_SIGMA_MIN, label="Model sigma_min", elem_id=f"{elem_prefix}_model_sigma_min")
+        model_sigma_max = gr.Number(value=SD_SIGMA_MAX, label="Model sigma_max", elem_id=f"{elem_prefix}_model_sigma_max")
+    chart_html, rows, text = redraw(manager, specs, DEFAULT_STEPS, SD_SIGMA_MIN, SD_SIGMA_MAX, *values)
+    chart = gr.HTML(chart_html, elem_id=f"{elem_prefix}_chart")
+    controls = []
+    with gr.Row():
+        with gr.Column():
+            for spec, value in zip(specs, values):
+                if not is_random_key(spec):
+                    controls.append(_control(gr, spec, value, elem_prefix))
+            with gr.Accordion("Randomization", open=False):
+                for spec, value in zip(specs, values):
+                    if is_random_key(spec):
+                        controls.append(_control(gr, spec, value, elem_prefix))
+        with gr.Column():
+            table = gr.Dataframe(rows, headers=TABLE_HEADERS, label="Sigmas", interactive=False,
+                                 elem_id=f"{elem_prefix}_table")
+            numbers = gr.Textbox(text, label="The numbers, tab-separated", lines=4, max_lines=8,
+                                 show_copy_button=True, elem_id=f"{elem_prefix}_numbers")
+    ordered_specs = [spec for spec in specs if not is_random_key(spec)] + [spec for spec in specs if is_random_key(spec)]
+    with gr.Row():
+        save_button = gr.Button("Save to the YAML", variant="primary", elem_id=f"{elem_prefix}_save")
+        reload_button = gr.Button("Show the file's values", elem_id=f"{elem_prefix}_reload")
+    save_result = gr.Markdown(elem_id=f"{elem_prefix}_save_result")
+    seen_version = gr.State(manager.version)
+    panel = Panel(ordered_specs, controls, steps, model_sigma_min, model_sigma_max, chart, table, numbers,
+                  status_box, save_button, reload_button, save_result, seen_version)
+    _wire(gr, manager, panel)
+    return panel
+
+
+def _control(gr, spec: SettingSpec, value: Any, elem_prefix: str):
+    elem_id = f"{elem_prefix}_{option_key(spec.parameter.name)}"
+    if spec.kind == "checkbox":
+        return gr.Checkbox(value=value, label=spec.label, info=spec.info, elem_id=elem_id)
+    return gr.Slider(spec.minimum, spec.maximum, value=value, step=spec.step, label=spec.label, info=spec.info,
+                     elem_id=elem_id)
+
+
+def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
+    """User edits redraw at once; Save writes the file. Programmatic updates (a poll) redraw themselves."""
+    inputs = [panel.steps, panel.model_sigma_min, panel.model_sigma_max, *panel.controls]
+    outputs = [panel.chart, panel.table, panel.numbers]
+
+    def on_edit(*arguments):
+        return redraw(manager, panel.specs, *arguments)
+
+    for component in inputs:
+        component.input(on_edit, inputs=inputs, outputs=outputs, show_progress="hidden")
+    panel.save_button.click(lambda *values: save(manager, panel.specs, *values), inputs=panel.controls,
+                            outputs=panel.save_result)
+    # A version no load ever has, so the controls are reset to the file even if nothing changed.
+    panel.reload_button.click(lambda *view: panel.follow_file(manager, -1, *view), inputs=inputs[:3],
+                              outputs=panel.poll_outputs())
+
