@@ -5,6 +5,7 @@ for the values a generation used, X/Y/Z axes and a small API route. Thin glue: t
 config live in the ``simple_kes`` package under ``modules/``.
 """
 
+import html
 import os
 import sys
 
@@ -81,11 +82,19 @@ def build_options():
 
 
 def status_html():
-    source = f"Values of <code>{manager.path}</code>, reloaded when the file is saved."
+    source = f"Values of <code>{html.escape(str(manager.path))}</code>, reloaded when the file is saved."
     if manager.last_error:
-        return f"{source}<br><b>The file has an error; the last good values stay in force:</b><pre>{manager.last_error}</pre>"
-    notices = "".join(f"<br>Note: {notice}" for notice in manager.notices)
+        return (f"{source}<br><b>The file has an error; the last good values stay in force:</b>"
+                f"<pre>{html.escape(manager.last_error)}</pre>")
+    notices = "".join(f"<br>Note: {html.escape(notice)}" for notice in manager.notices)
     return source + notices
+
+
+def refresh_status():
+    """The WebUI re-reads every setting's value when the page loads; keep the status line's current."""
+    status = shared.opts.data_labels.get("kes_status")
+    if status is not None:
+        status.default = status_html()
 
 
 def on_ui_settings():
@@ -111,6 +120,7 @@ def save_option(spec):
 
 
 def on_config_loaded(result):
+    refresh_status()
     if result.error:
         print(f"{LOG_PREFIX} {result.error}")
         return

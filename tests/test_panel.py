@@ -142,3 +142,9 @@ def test_plot_command_refuses_values_without_a_valid_schedule(tmp_path, config_p
                             env={"PYTHONWARNINGS": "ignore", "PATH": ""})
     assert result.returncode == 1 and "would not be strictly decreasing" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_status_escapes_what_the_file_contains(manager, config_path):
+    config_path.write_text("sharpness: <img src=x onerror=alert(1)>\n")
+    manager.load()
+    assert "<img" not in panel.status(manager) and "&lt;img" in panel.status(manager)

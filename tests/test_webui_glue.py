@@ -194,6 +194,7 @@ def test_broken_yaml_keeps_the_last_good_config_and_shows_the_error(webui, kes_f
     assert "not valid YAML" in capsys.readouterr().out
     _, (sigmas,) = webui.txt2img(scheduler=LABEL)
     assert torch.equal(sigmas, kes_sigmas())
+    assert "last good values stay in force" in webui.shared.opts.kes_status, "a page reload shows it"
     webui.reload_ui(FastAPI())
     status = webui.settings_components["kes_status"].value
     assert "last good values stay in force" in status and str(kes_file) in status
@@ -342,3 +343,10 @@ def test_txt2img_and_img2img_get_the_tuning_panel_in_an_accordion(webui):
         assert isinstance(elements[f"{tab}_accordion"], gr.Accordion)
         assert 'class="curve-kes"' in elements[f"{tab}_chart"].value
         assert isinstance(elements[f"{tab}_kes_sharpness"], gr.Slider)
+
+
+def test_status_line_escapes_what_the_file_contains(webui, kes_file):
+    results = reloaded(simple_kes.default_manager())
+    kes_file.write_text("sharpness: <script>alert(1)</script>\n")
+    wait_for(results, lambda r: r.error is not None)
+    assert "<script>" not in webui.shared.opts.kes_status and "&lt;script&gt;" in webui.shared.opts.kes_status

@@ -73,11 +73,13 @@ def save(manager: ConfigManager, specs: Sequence[SettingSpec], *values: Any) -> 
 
 
 def status(manager: ConfigManager) -> str:
-    """Which file is in force, and its last error if the latest edit was refused."""
+    """Which file is in force, and its last error if the latest edit was refused (HTML, escaped)."""
+    path = html.escape(str(manager.path))
     if manager.last_error:
-        return f"**{manager.path}** has an error; the last good values stay in force:\n\n```\n{manager.last_error}\n```"
-    notes = "".join(f"\n\nNote: {notice}" for notice in manager.notices)
-    return f"Values of **{manager.path}**, reloaded when the file is saved.{notes}"
+        return (f"<b>{path}</b> has an error; the last good values stay in force:"
+                f'<pre style="white-space:pre-wrap">{html.escape(manager.last_error)}</pre>')
+    notes = "".join(f"<br>Note: {html.escape(notice)}" for notice in manager.notices)
+    return f"Values of <b>{path}</b>, reloaded when the file is saved.{notes}"
 
 
 def file_values(manager: ConfigManager, specs: Sequence[SettingSpec]) -> list[Any]:
@@ -121,7 +123,7 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
     import gradio as gr
     specs = panel_specs(manager)
     values = file_values(manager, specs)
-    status_box = gr.Markdown(status(manager), elem_id=f"{elem_prefix}_status")
+    status_box = gr.HTML(status(manager), elem_id=f"{elem_prefix}_status")
     with gr.Row():
         steps = gr.Slider(1, 150, value=DEFAULT_STEPS, step=1, label="Steps (for the chart)",
                           elem_id=f"{elem_prefix}_steps")
