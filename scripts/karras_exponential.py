@@ -18,7 +18,7 @@ if _SOURCE_ROOT not in sys.path:
 import gradio as gr  # noqa: E402
 
 import simple_kes  # noqa: E402
-from simple_kes import panel, webui_data  # noqa: E402
+from simple_kes import panel, presets, webui_data  # noqa: E402
 from modules import script_callbacks, scripts, shared  # noqa: E402
 
 try:
@@ -49,15 +49,32 @@ def register_scheduler():
 
 # --- Settings: the YAML is the source of truth --------------------------------------------------------
 
-# The value each Settings component was built with. "Apply settings" sends every component's value;
-# one still showing what it was built with was not touched by the user, so it must not overwrite a
-# newer value that came from editing the YAML.
-_built_with = {}
+# "Apply settings" sends every component's value. A page opened before the YAML was edited still
+# shows the value the edit replaced; sending that back must not undo the edit. So each reload records,
+# per option, the value it replaced (the WebUI refreshes the controls when a page loads).
+_replaced_by_reload = {}
+
+
+# The last preset chosen in Settings; choosing one writes its values to the YAML. A stored choice,
+# not derived from the file: a derived value changes under an open page, and re-sending it would
+# apply a preset nobody chose.
+PRESET_OPTION = "kes_preset"
 
 
 def sync_options(config):
     """Mirror the config in force into the WebUI's options (what the API and the next UI build read)."""
     shared.opts.data.update(webui_data.option_values(config))
+
+
+def remember_replaced_values(config):
+    for key, value in webui_data.option_values(config).items():
+        if key in shared.opts.data and shared.opts.data[key] != value:
+            _replaced_by_reload[key] = shared.opts.data[key]
+
+
+def is_stale(key, value):
+    """Whether an applied value is only what a page showed before the file changed under it."""
+    return key in _replaced_by_reload and value == _replaced_by_reload[key]
 
 
 def make_option_info(spec, value):
@@ -77,7 +94,11 @@ def build_options():
     config = manager.config
     values = webui_data.option_values(config)
     options = {spec.key: make_option_info(spec, values[spec.key]) for spec in webui_data.setting_specs(config)}
-    options = {"kes_status": shared.OptionHTML(status_html()), **options}
+    preset = shared.OptionInfo(presets.CUSTOM, "Apply a preset (writes its schedule values to the YAML)",
+                               gr.Dropdown, lambda: {"choices": [presets.CUSTOM, *presets.preset_paths()]},
+                               onchange=apply_preset_option)
+    preset = preset.info("keeps your randomization keys; to apply the same preset again, choose custom first")
+    options = {"kes_status": shared.OptionHTML(status_html()), PRESET_OPTION: preset, **options}
     return shared.options_section(webui_data.SETTINGS_SECTION, options)
 
 
@@ -101,8 +122,6 @@ def on_ui_settings():
     sync_options(manager.config)
     for key, info in build_options().items():
         shared.opts.add_option(key, info)
-        if key != "kes_status":
-            _built_with[key] = shared.opts.data.get(key)
 
 
 def save_option(spec):
@@ -111,12 +130,18 @@ def save_option(spec):
     current = webui_data.to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name))
     if value == current:
         return
-    if spec.key in _built_with and value == _built_with[spec.key]:
-        shared.opts.data[spec.key] = current  # untouched component, newer value from the file
+    if is_stale(spec.key, value):
+        shared.opts.data[spec.key] = current  # keep the newer value from the file
         return
     name = spec.parameter.name
     manager.save({name: webui_data.from_option_value(spec.parameter, value)})  # raises: WebUI reverts it
-    _built_with[spec.key] = value
+
+
+def apply_preset_option():
+    """onchange of the preset dropdown: write the chosen preset's schedule values to the YAML."""
+    name = shared.opts.data.get(PRESET_OPTION)
+    if name != presets.CUSTOM:
+        manager.save(presets.preset_values(name))  # raises: the WebUI reverts the option and shows why
 
 
 def on_config_loaded(result):
@@ -124,6 +149,7 @@ def on_config_loaded(result):
     if result.error:
         print(f"{LOG_PREFIX} {result.error}")
         return
+    remember_replaced_values(result.config)
     sync_options(result.config)
     if result.changed:
         print(f"{LOG_PREFIX} loaded {manager.path}")

@@ -350,3 +350,26 @@ def test_status_line_escapes_what_the_file_contains(webui, kes_file):
     kes_file.write_text("sharpness: <script>alert(1)</script>\n")
     wait_for(results, lambda r: r.error is not None)
     assert "<script>" not in webui.shared.opts.kes_status and "&lt;script&gt;" in webui.shared.opts.kes_status
+
+
+def test_settings_preset_choice_applies_a_preset_to_the_yaml(webui, kes_file):
+    """Choosing a preset writes its schedule values; randomization keys stay; re-sending it does nothing."""
+    webui.apply_settings({"kes_sharpness": 0.9, "kes_start_blend_rand": True})
+    webui.settings_components["kes_sharpness"].value = 0.9
+    webui.settings_components["kes_start_blend_rand"].value = True
+    webui.apply_settings({"kes_preset": "faithful"})
+    config = simple_kes.read_config(kes_file)
+    assert config.sharpness == 0.95 and config.start_blend_rand is True
+    webui.settings_components["kes_preset"].value = "faithful"
+    webui.apply_settings({"kes_sharpness": 0.85})
+    assert simple_kes.read_config(kes_file).sharpness == 0.85, "an unchanged preset choice is not applied again"
+
+
+def test_apply_from_a_page_opened_before_a_yaml_edit_keeps_the_edit_but_real_changes_go_through(webui, kes_file):
+    results = reloaded(simple_kes.default_manager())
+    kes_file.write_text(kes_file.read_text().replace("sharpness: 0.95", "sharpness: 0.85"))
+    wait_for(results, lambda r: r.config.sharpness == 0.85)
+    webui.apply_settings({})  # the page still shows 0.95 for sharpness
+    assert simple_kes.read_config(kes_file).sharpness == 0.85
+    webui.apply_settings({"kes_sharpness": 0.8})  # a value the user actually chose
+    assert simple_kes.read_config(kes_file).sharpness == 0.8

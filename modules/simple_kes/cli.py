@@ -13,6 +13,7 @@ from typing import Sequence
 from .config import ConfigError, render_template
 from .config_file import TEMPLATE_PATH, read_config, user_config_path
 from .manager import ConfigManager, LoadResult
+from .presets import preset_paths, preset_values, with_preset
 from .schedule import SD_SIGMA_MAX, SD_SIGMA_MIN
 from .scheduler import sigmas_for_config
 
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, default=7870, help="port on 127.0.0.1 (default 7870)")
     lab.set_defaults(command=_lab_command)
 
+    preset = commands.add_parser("preset", help="list the presets, or write one into a config file")
+    preset.add_argument("name", nargs="?", help="the preset to apply (omit to list them)")
+    preset.add_argument("--config", type=Path, help="config file to write (default: the user's)")
+    preset.set_defaults(command=_preset_command)
+
     template = commands.add_parser("template", help="print the default config file")
     template.set_defaults(command=lambda args: print(render_template(), end="") or 0)
     return parser
@@ -64,6 +70,7 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
                         help=f"the model's highest sigma (default {SD_SIGMA_MAX}, SD 1.x/SDXL)")
     parser.add_argument("--seed", type=int, help="seed for randomized parameters")
     parser.add_argument("--json", action="store_true", help="print only a JSON list of the n + 1 sigmas")
+    parser.add_argument("--preset", help="use a named preset's schedule values (configs/presets/NAME.yaml)")
 
 
 def _read_chosen_config(args: argparse.Namespace):
@@ -72,11 +79,12 @@ def _read_chosen_config(args: argparse.Namespace):
     if args.config is None and not path.exists():
         path = TEMPLATE_PATH
     try:
-        return read_config(path), path
+        config = read_config(path)
+        return (with_preset(config, args.preset) if getattr(args, "preset", None) else config), path
     except FileNotFoundError:
         print(f"{path}: no such file", file=sys.stderr)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    except (ConfigError, KeyError) as error:
+        print(error.args[0] if isinstance(error, KeyError) else error, file=sys.stderr)
     return None, path
 
 
@@ -134,6 +142,24 @@ def _print_schedule(args: argparse.Namespace, config, path: Path) -> int:
         header += f"\nrandomized with seed {record.draw.seed}: {drawn}"
     lines = [f"{step:4d}  {sigma:.6g}" for step, sigma in enumerate(values)]
     print("\n".join([header, *lines]), flush=True)
+    return 0
+
+
+def _preset_command(args: argparse.Namespace) -> int:
+    if not args.name:
+        for name, path in preset_paths().items():
+            print(f"{name}\t{path}")
+        return 0
+    manager = ConfigManager(args.config or user_config_path(), create=args.config is None)
+    try:
+        manager.save(preset_values(args.name))
+    except KeyError as error:
+        print(error.args[0], file=sys.stderr)
+        return 1
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"applied preset {args.name} to {manager.path}")
     return 0
 
 

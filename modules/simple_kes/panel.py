@@ -11,6 +11,7 @@ import dataclasses
 import html
 from typing import Any, Sequence
 
+from . import presets
 from .config import ConfigError
 from .manager import ConfigManager
 from .plot import compare, svg
@@ -82,6 +83,13 @@ def status(manager: ConfigManager) -> str:
     return f"Values of <b>{path}</b>, reloaded when the file is saved.{notes}"
 
 
+def preset_control_values(name: str, specs: Sequence[SettingSpec], values: Sequence[Any]) -> list[Any]:
+    """The controls with a preset's schedule values in place; the randomization controls keep theirs."""
+    chosen = presets.preset_values(name)
+    return [to_option_value(spec.parameter, chosen[spec.parameter.name]) if spec.parameter.name in chosen else value
+            for spec, value in zip(specs, values)]
+
+
 def file_values(manager: ConfigManager, specs: Sequence[SettingSpec]) -> list[Any]:
     """What each control should show for the config in force."""
     return [to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name)) for spec in specs]
@@ -104,6 +112,8 @@ class Panel:
     reload_button: Any
     save_result: Any
     seen_version: Any
+    preset: Any
+    preset_button: Any
 
     def follow_file(self, manager: ConfigManager, version: int, steps, model_sigma_min, model_sigma_max):
         """Updates for a poll: new control values and chart when the file changed since ``version``."""
@@ -148,12 +158,15 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
                                  show_copy_button=True, elem_id=f"{elem_prefix}_numbers")
     ordered_specs = [spec for spec in specs if not is_random_key(spec)] + [spec for spec in specs if is_random_key(spec)]
     with gr.Row():
+        preset = gr.Dropdown(list(presets.preset_paths()), value=presets.matching_preset(manager.config),
+                             label="Preset", elem_id=f"{elem_prefix}_preset")
+        preset_button = gr.Button("Load the preset into the controls", elem_id=f"{elem_prefix}_load_preset")
         save_button = gr.Button("Save to the YAML", variant="primary", elem_id=f"{elem_prefix}_save")
         reload_button = gr.Button("Show the file's values", elem_id=f"{elem_prefix}_reload")
     save_result = gr.Markdown(elem_id=f"{elem_prefix}_save_result")
     seen_version = gr.State(manager.version)
     panel = Panel(ordered_specs, controls, steps, model_sigma_min, model_sigma_max, chart, table, numbers,
-                  status_box, save_button, reload_button, save_result, seen_version)
+                  status_box, save_button, reload_button, save_result, seen_version, preset, preset_button)
     _wire(gr, manager, panel)
     return panel
 
@@ -178,6 +191,13 @@ def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
         component.input(on_edit, inputs=inputs, outputs=outputs, show_progress="hidden")
     panel.save_button.click(lambda *values: save(manager, panel.specs, *values), inputs=panel.controls,
                             outputs=panel.save_result)
+    def on_load_preset(name, steps, low, high, *values):
+        """Not saved: the user sees the preset on the chart first, then decides to Save."""
+        new_values = preset_control_values(name, panel.specs, values)
+        return [*new_values, *redraw(manager, panel.specs, steps, low, high, *new_values)]
+
+    panel.preset_button.click(on_load_preset, inputs=[panel.preset, *inputs],
+                              outputs=[*panel.controls, *outputs], show_progress="hidden")
     # A version no load ever has, so the controls are reset to the file even if nothing changed.
     panel.reload_button.click(lambda *view: panel.follow_file(manager, -1, *view), inputs=inputs[:3],
                               outputs=panel.poll_outputs())

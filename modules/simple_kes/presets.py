@@ -1,0 +1,47 @@
+"""Named presets: YAML files in configs/presets/ that set the schedule keys.
+
+Applying a preset writes its schedule values into the user's file (atomically, comments kept) and
+leaves the randomization keys as they are. The search that chose the tuned presets is documented in
+the README and re-run by benchmarks/quality.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .config_file import CONFIG_DIR, read_config
+from .parameters import SCHEDULE_PARAMETERS
+
+PRESET_DIR = CONFIG_DIR / "presets"
+# The keys a preset decides: the schedule's shape and range, not randomization or retired keys.
+PRESET_KEYS = tuple(p.name for p in SCHEDULE_PARAMETERS if p.name != "randomize" and not p.retired)
+CUSTOM = "custom"
+
+
+def preset_paths() -> dict[str, Path]:
+    """Preset name (the file's stem) to file, sorted by name."""
+    return {path.stem: path for path in sorted(PRESET_DIR.glob("*.yaml"))}
+
+
+def preset_values(name: str) -> dict[str, Any]:
+    """The schedule values of a preset (validated like any config file); KeyError for an unknown name."""
+    paths = preset_paths()
+    if name not in paths:
+        raise KeyError(f"no preset named {name!r}; presets: {', '.join(paths) or 'none'}")
+    config = read_config(paths[name])
+    return {key: getattr(config, key) for key in PRESET_KEYS}
+
+
+def with_preset(config: Any, name: str) -> Any:
+    """``config`` with a preset's schedule values in place (randomization keys kept)."""
+    return config.with_values(preset_values(name))
+
+
+def matching_preset(config: Any) -> str:
+    """The name of the preset whose values ``config`` has, or ``CUSTOM``."""
+    for name in preset_paths():
+        if all(getattr(config, key) == value for key, value in preset_values(name).items()):
+            return name
+    return CUSTOM
+

@@ -1,0 +1,65 @@
+"""Named presets: valid files, applied to the YAML without touching randomization or comments."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+import simple_kes
+from simple_kes import panel, presets
+
+
+def test_every_preset_file_is_a_valid_config_and_faithful_is_the_defaults():
+    assert "faithful" in presets.preset_paths()
+    for name in presets.preset_paths():
+        values = presets.preset_values(name)  # raises ConfigError for a bad file
+        assert set(values) == set(presets.PRESET_KEYS)
+    defaults = simple_kes.KesConfig()
+    assert presets.preset_values("faithful") == {key: getattr(defaults, key) for key in presets.PRESET_KEYS}
+    assert presets.matching_preset(defaults) == "faithful"
+    assert presets.matching_preset(defaults.with_values({"sharpness": 0.9})) == presets.CUSTOM
+
+
+def test_unknown_preset_names_the_ones_there_are():
+    with pytest.raises(KeyError, match="no preset named 'nope'; presets: .*faithful"):
+        presets.preset_values("nope")
+
+
+def run(*arguments):
+    return subprocess.run([sys.executable, "-m", "simple_kes", *arguments], capture_output=True, text=True,
+                          timeout=120, env={"PYTHONWARNINGS": "ignore", "PATH": ""})
+
+
+def test_preset_command_writes_the_schedule_keys_and_keeps_randomization_and_comments(config_path):
+    text = config_path.read_text().replace("sharpness: 0.95", "sharpness: 0.9").replace(
+        "start_blend_rand: false", "start_blend_rand: true")
+    config_path.write_text(text)
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    result = run("preset", "faithful", "--config", str(config_path))
+    assert result.returncode == 0, result.stderr
+    config = simple_kes.read_config(config_path)
+    assert config.sharpness == 0.95 and config.start_blend_rand is True
+    assert all(comment in config_path.read_text() for comment in comments)
+    assert run("preset", "nope", "--config", str(config_path)).returncode == 1
+
+
+def test_sigmas_with_a_preset_use_its_values(config_path):
+    config_path.write_text(config_path.read_text().replace("sharpness: 0.95", "sharpness: 0.9"))
+    with_file = run("sigmas", "--steps", "8", "--json", "--config", str(config_path))
+    with_preset = run("sigmas", "--steps", "8", "--json", "--config", str(config_path), "--preset", "faithful")
+    defaults = run("sigmas", "--steps", "8", "--json", "--config", str(simple_kes.TEMPLATE_PATH))
+    assert with_preset.stdout == defaults.stdout != with_file.stdout
+
+
+def test_panel_loads_a_preset_into_the_controls_only(config_path):
+    manager = simple_kes.ConfigManager(config_path)
+    manager.load()
+    specs = panel.panel_specs(manager)
+    moved = [0.9 if spec.parameter.name == "sharpness" else True if spec.parameter.name == "start_blend_rand"
+             else value for spec, value in zip(specs, panel.file_values(manager, specs))]
+    loaded = dict(zip((spec.parameter.name for spec in specs), panel.preset_control_values("faithful", specs, moved)))
+    assert loaded["sharpness"] == 0.95 and loaded["start_blend_rand"] is True and loaded["sigma_min"] == 0.0
+    assert simple_kes.read_config(config_path) == simple_kes.KesConfig(), "loading a preset saves nothing"
