@@ -45,7 +45,9 @@ Fairness choices.
 - Search vs held-out. Problems marked held-out must never be used to choose settings; the summary
   reports them separately, so a setting tuned on the search problems is checked on unseen ones.
 
-Schedules over SD 1.x's range 0.0292 to 14.6146: KES defaults; KES blend only (step size and noise
+Schedules over SD 1.x's range 0.0292 to 14.6146: KES defaults; every preset in configs/presets/ other than
+faithful (which is the defaults), as "KES <name>" (the tuned ones come from benchmarks/search_presets.py,
+which uses only the search problems); KES blend only (step size and noise
 scale 1, sharpness 1, sigma_max_factor kept at its default 1.1); Karras rho 7; Exponential;
 Polyexponential at A1111's default rho 1 (which is the Exponential schedule up to float rounding: it is
 here because the WebUI lists it); KL Optimal (n sigmas evenly spaced in arctan(sigma), then 0; A1111's
@@ -81,7 +83,8 @@ import torch  # noqa: E402
 from k_diffusion import sampling  # noqa: E402
 
 import simple_kes  # noqa: E402
-from simple_kes.schedule import _cached_sigmas  # noqa: E402  (to time KES computed anew, not a cache hit)
+from simple_kes import presets  # noqa: E402
+from simple_kes.schedule import SHAPE_DEFAULTS, _cached_sigmas  # noqa: E402  (_cached_sigmas: to time KES anew)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_core import interleaved_medians, machine_info  # noqa: E402
@@ -155,9 +158,23 @@ def schedules(ablation: bool) -> dict[str, Callable[[int], torch.Tensor]]:
         "KL Optimal": lambda n: kl_optimal(n, SD_SIGMA_MIN, SD_SIGMA_MAX),
         "AYS SD1.5": align_your_steps_sd15,
     }
+    chosen.update({name: kes(**shape) for name, shape in preset_shapes().items()})
     if ablation:
         chosen.update({name: kes(**shape) for name, shape in KES_ABLATIONS.items()})
     return chosen
+
+
+def preset_shapes() -> dict[str, dict[str, Any]]:
+    """'KES <name>' -> schedule arguments, for every preset in configs/presets/ except faithful (the defaults).
+
+    Presets leave sigma_min/sigma_max unset (the model's range), so only the shape keys are passed.
+    """
+    shapes = {}
+    for name in presets.preset_paths():
+        if name != "faithful":
+            values = presets.preset_values(name)
+            shapes[f"KES {name}"] = {key: values[key] for key in SHAPE_DEFAULTS}
+    return shapes
 
 
 def kes_uncached(shape: dict[str, Any]) -> Callable[[int], torch.Tensor]:
@@ -261,11 +278,40 @@ FULL = Settings(None, STEP_COUNTS, 512, tuple(DENOISER_VARIANTS), SAMPLERS, 15, 
 QUICK = Settings(("mix-8d", "ring-2d"), (5, 10, 20), 128, ("exact", "sd-clamped"), SAMPLERS, 5, False)
 
 
+def problem_noise(problem: Mixture, batch: int) -> torch.Tensor:
+    """The seeded standard-normal starts (batch, dim) every schedule shares on ``problem``."""
+    return torch.randn(batch, problem.dim, generator=torch.Generator().manual_seed(NOISE_SEED), dtype=torch.float64)
+
+
+def evaluate_schedule(problem: Mixture, variant: str, noise: torch.Tensor, schedule_name: str,
+                      by_steps: dict[int, torch.Tensor], samplers: tuple[str, ...],
+                      reference: Callable[[float], torch.Tensor],
+                      scorer: Callable[[torch.Tensor, torch.Tensor], float] | None = None) -> list[dict[str, Any]]:
+    """One schedule on one problem and denoiser variant: a result row per (steps, sampler).
+
+    ``by_steps`` maps a step count to its float64 sigmas; ``reference(sigma_start)`` returns the exact
+    ODE solutions from ``noise * sigma_start``. Without a ``scorer`` the rows carry no distribution score.
+    """
+    rows = []
+    for steps, sigmas in by_steps.items():
+        sigma_start = float(sigmas[0])
+        exact = reference(sigma_start)
+        for sampler in samplers:
+            model = CountingModel(DENOISER_VARIANTS[variant](problem))
+            samples = run_sampler(sampler, model, noise * sigma_start, sigmas, NOISE_SEED + steps)
+            rows.append({
+                "problem": problem.name, "held_out": problem.held_out, "variant": variant,
+                "schedule": schedule_name, "sampler": sampler, "steps": steps, "nfe": model.calls,
+                "ode_error": rms(samples - exact) if sampler in DETERMINISTIC else None,
+                "score": scorer(samples, exact) if scorer is not None else None,
+            })
+    return rows
+
+
 def run_problem(problem: Mixture, settings: Settings, schedule_table: dict[str, dict[int, torch.Tensor]],
                 log: Callable[[str], None]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """All (variant, schedule, sampler, steps) results for one problem, and facts about its references."""
-    noise = torch.randn(settings.batch, problem.dim, generator=torch.Generator().manual_seed(NOISE_SEED),
-                        dtype=torch.float64)
+    noise = problem_noise(problem, settings.batch)
     scorer = Scorer(problem)
     references: dict[float, torch.Tensor] = {}  # exact ODE solution per first sigma
 
@@ -278,18 +324,8 @@ def run_problem(problem: Mixture, settings: Settings, schedule_table: dict[str, 
     for variant in settings.variants:
         started = time.perf_counter()
         for schedule_name, by_steps in schedule_table.items():
-            for steps, sigmas in by_steps.items():
-                sigma_start = float(sigmas[0])
-                exact = reference(sigma_start)
-                for sampler in settings.samplers:
-                    model = CountingModel(DENOISER_VARIANTS[variant](problem))
-                    samples = run_sampler(sampler, model, noise * sigma_start, sigmas, NOISE_SEED + steps)
-                    rows.append({
-                        "problem": problem.name, "held_out": problem.held_out, "variant": variant,
-                        "schedule": schedule_name, "sampler": sampler, "steps": steps, "nfe": model.calls,
-                        "ode_error": rms(samples - exact) if sampler in DETERMINISTIC else None,
-                        "score": scorer(samples, exact),
-                    })
+            rows += evaluate_schedule(problem, variant, noise, schedule_name, by_steps, settings.samplers,
+                                      reference, scorer)
         log(f"  {problem.name} {variant}: {time.perf_counter() - started:.1f} s")
     karras_start = float(next(iter(schedule_table[BASELINE].values()))[0])
     facts = {
@@ -307,7 +343,7 @@ def time_schedules(schedule_names: list[str], steps: tuple[int, ...], rounds: in
     timed = schedules(ablation=True)
     timed["KES defaults"] = kes_uncached({})
     timed["KES blend only"] = kes_uncached(KES_BLEND_ONLY)
-    timed.update({name: kes_uncached(shape) for name, shape in KES_ABLATIONS.items()})
+    timed.update({name: kes_uncached(shape) for name, shape in {**preset_shapes(), **KES_ABLATIONS}.items()})
     ratios: dict[str, dict[int, float]] = defaultdict(dict)
     for n in steps:
         medians = interleaved_medians({name: (lambda f=timed[name]: f(n)) for name in schedule_names},
