@@ -35,9 +35,10 @@ def sigma_range(config: Any, model_sigma_min: float, model_sigma_max: float) -> 
 
 
 def sigmas_for_config(n: int, sigma_min: float, sigma_max: float, config: Any, *, seed: int | None = None,
+                      overrides: Mapping[str, Any] | None = None,
                       device: Any = "cpu") -> tuple[torch.Tensor, ScheduleRecord]:
-    """The schedule for ``config`` over the model range [sigma_min, sigma_max], and its record."""
-    effective, draw = resolve(config, seed=seed)
+    """The schedule for ``config`` (and per-generation overrides) over the model range, and its record."""
+    effective, draw = resolve(config, overrides, seed)
     low, high = sigma_range(effective, sigma_min, sigma_max)
     sigmas = get_sigmas_karras_exponential(n, low, high, device=device, **shape_of(effective))
     return sigmas, ScheduleRecord(config=effective, draw=draw, sigma_min=low, sigma_max=high)
@@ -94,10 +95,9 @@ class KesScheduler:
         self.last_record: ScheduleRecord | None = None
 
     def __call__(self, n, sigma_min, sigma_max, device="cpu", seed=None, **_ignored) -> torch.Tensor:
-        effective, draw = resolve(self._get_config(), self._overrides, self._seed if seed is None else seed)
-        low, high = sigma_range(effective, sigma_min, sigma_max)
-        sigmas = get_sigmas_karras_exponential(n, low, high, device=device, **shape_of(effective))
-        self.last_record = ScheduleRecord(config=effective, draw=draw, sigma_min=low, sigma_max=high)
+        sigmas, self.last_record = sigmas_for_config(n, sigma_min, sigma_max, self._get_config(), device=device,
+                                                     seed=self._seed if seed is None else seed,
+                                                     overrides=self._overrides)
         return sigmas
 
     def resolve(self) -> tuple[Any, Draw]:
