@@ -17,14 +17,14 @@ from simple_kes.schedule import SHAPE_DEFAULTS
 SD_RANGE = (0.0292, 14.6146)
 
 
-def reference_sigmas(n, sigma_min, sigma_max, *, sigma_max_factor=1.1, start_blend=0.1, end_blend=0.5,
+def reference_sigmas(n, sigma_min, sigma_max, *, sigma_max_factor=1.1, rho=7.0, start_blend=0.1, end_blend=0.5,
                      smooth_blend_factor=11.0, update_interval=1, initial_step_size=0.9, final_step_size=0.2,
                      step_size_factor=0.8, initial_noise_scale=1.25, final_noise_scale=0.8, noise_scale_factor=0.9,
                      sharpness=0.95):
     """The write-up's formulas recomputed independently in float64 numpy (issue 2, "The schedule")."""
     top = sigma_max * sigma_max_factor
     ramp = np.linspace(0.0, 1.0, n)
-    karras = np.append((top ** (1 / 7) + ramp * (sigma_min ** (1 / 7) - top ** (1 / 7))) ** 7, 0.0)
+    karras = np.append((top ** (1 / rho) + ramp * (sigma_min ** (1 / rho) - top ** (1 / rho))) ** rho, 0.0)
     exponential = np.append(np.exp(np.linspace(math.log(top), math.log(sigma_min), n)), 0.0)
     progress = np.linspace(0.0, 1.0, n + 1)
     held = np.floor(np.arange(n + 1) / update_interval) * update_interval / n
@@ -65,6 +65,8 @@ def test_default_endpoints_match_the_research_notes():
     {"start_blend": 0.3, "end_blend": 0.9, "smooth_blend_factor": 6.0},
     {"update_interval": 4},
     {"sharpness": 0.5, "sigma_max_factor": 1.0},
+    {"rho": 3.0},
+    {"rho": 15.0, "end_blend": 0.9},
     {"initial_step_size": 1.0, "final_step_size": 1.0, "step_size_factor": 1.0,
      "initial_noise_scale": 1.0, "final_noise_scale": 1.0, "noise_scale_factor": 1.0},
 ])
@@ -93,6 +95,23 @@ def test_blend_only_with_unit_scales_stays_between_karras_and_exponential():
     exponential = get_sigmas_exponential(25, *SD_RANGE).double()
     low, high = torch.minimum(karras, exponential), torch.maximum(karras, exponential)
     assert ((sigmas >= low * (1 - 1e-6)) & (sigmas <= high * (1 + 1e-6))).all()
+
+
+@pytest.mark.parametrize("rho", [1.0, 3.0, 12.0])
+def test_rho_is_the_rho_of_k_diffusions_karras_curve(rho):
+    """With the Exponential weight ~0, unit scales and no sharpening, KES is get_sigmas_karras(rho=rho)."""
+    karras_only = {"start_blend": -10.0, "end_blend": -10.0, "initial_step_size": 1.0, "final_step_size": 1.0,
+                   "step_size_factor": 1.0, "initial_noise_scale": 1.0, "final_noise_scale": 1.0,
+                   "noise_scale_factor": 1.0, "sharpness": 1.0, "sigma_max_factor": 1.0, "rho": rho}
+    from k_diffusion.sampling import get_sigmas_karras
+    np.testing.assert_allclose(get_sigmas_karras_exponential(25, *SD_RANGE, **karras_only).numpy(),
+                               get_sigmas_karras(25, *SD_RANGE, rho=rho).numpy(), rtol=1e-5)
+
+
+def test_a_rho_too_small_for_the_range_is_a_clear_error():
+    """sigma_max ** (1 / rho) overflows a float for a tiny rho: a ValueError naming rho, not an OverflowError."""
+    with pytest.raises(ValueError, match=r"overflows for n=10: rho=0.001 is too small .* raise rho"):
+        get_sigmas_karras_exponential(10, 0.0292, 1000.0, rho=0.001)
 
 
 def test_honours_the_device_argument():
@@ -137,7 +156,8 @@ def test_rejects_a_bad_sigma_range(sigma_min, sigma_max, match):
     ("final_noise_scale", -0.5, r"final_noise_scale: -0.5 is out of range; allowed: a number >= 0"),
     ("update_interval", 0, r"update_interval: 0 is out of range; allowed: an integer >= 1"),
     ("start_blend", float("inf"), r"start_blend: inf is not a finite number"),
-    ("rho", 7.0, r"unknown schedule argument\(s\) rho"),
+    ("rho", 0.0, r"rho: 0 is out of range; allowed: a number > 0"),
+    ("karras_rho", 7.0, r"unknown schedule argument\(s\) karras_rho"),
 ])
 def test_rejects_a_bad_shape_argument(name, value, match):
     """Each shape argument is checked against its hard limit, and the message names it."""
@@ -169,6 +189,7 @@ positive = st.floats(min_value=1e-3, max_value=100.0)
 non_negative = st.floats(min_value=0.0, max_value=100.0)
 shapes = st.fixed_dictionaries({
     "sigma_max_factor": st.floats(min_value=0.5, max_value=10.0),
+    "rho": st.floats(min_value=1e-3, max_value=1000.0),
     "start_blend": finite, "end_blend": finite, "smooth_blend_factor": finite,
     "update_interval": st.integers(min_value=1, max_value=60),
     "initial_step_size": positive, "final_step_size": non_negative, "step_size_factor": non_negative,
@@ -193,9 +214,10 @@ def test_any_valid_config_gives_a_valid_schedule_or_a_clear_error(n, sigma_range
 
 
 @settings(max_examples=300, deadline=None)
-@given(n=steps, sigma_range=sigma_ranges, shape=shapes)
-def test_the_documented_safe_region_never_fails(n, sigma_range, shape):
-    """A non-empty range, start <= end blend, sharpness <= 1 and a non-rising ramp always give a valid schedule."""
+@given(n=steps, sigma_range=sigma_ranges, shape=shapes, rho=st.floats(min_value=2.0, max_value=1000.0))
+def test_the_documented_safe_region_never_fails(n, sigma_range, shape, rho):
+    """A non-empty range, rho >= 2, start <= end blend, sharpness <= 1 and a non-rising ramp always give a valid schedule."""
+    shape = {**shape, "rho": rho}
     assume(sigma_range[1] * shape["sigma_max_factor"] > sigma_range[0])
     assume(shape["start_blend"] <= shape["end_blend"] and shape["smooth_blend_factor"] >= 0)
     assume(shape["sharpness"] <= 1)

@@ -107,6 +107,12 @@ _SCHEDULE_PARAMETERS = (
         help="sigma_max is multiplied by this before blending; 1.1 gives 10% extra headroom.",
     ),
     Parameter(
+        "rho", float, 7.0, minimum=0.0, minimum_exclusive=True, suggested=(5.0, 10.0), ui_range=(1.0, 20.0),
+        ui_step=0.1, random_range=(5.0, 10.0),
+        help="rho of the Karras curve (k-diffusion's 7): lower spends more steps at high noise, higher at low "
+             "noise; the Exponential curve is the limit of a very high rho.",
+    ),
+    Parameter(
         "start_blend", float, 0.1, suggested=(0.05, 0.2), ui_range=(0.0, 1.0), random_range=(0.05, 0.2),
         help="Blend position at the first step: 0 leans on Karras, 1 on Exponential.",
     ),

@@ -17,7 +17,6 @@ from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
 
 from .parameters import BY_NAME, SCHEDULE_PARAMETERS
 
-KARRAS_RHO = 7.0
 # The write-up sharpens "when noise is low enough for details to emerge": below 1.5 x sigma_min.
 SHARPEN_THRESHOLD = 1.5
 # Stable Diffusion 1.x/2.x/SDXL discrete sigma range, used where no model is at hand.
@@ -80,7 +79,7 @@ def schedule_parts(n: int, sigma_min: float, sigma_max: float, **shape) -> dict[
             f"sigma_max x sigma_max_factor ({sigma_max:g} x {shape['sigma_max_factor']:g} = {sigma_top:g}) "
             f"must be above sigma_min ({sigma_min:g}); allowed: sigma_max_factor > {sigma_min / sigma_max:g}"
         )
-    karras = get_sigmas_karras(n=n, sigma_min=sigma_min, sigma_max=sigma_top, rho=KARRAS_RHO).numpy()
+    karras = _karras(n, sigma_min, sigma_top, shape["rho"])
     exponential = get_sigmas_exponential(n=n, sigma_min=sigma_min, sigma_max=sigma_top).numpy()
     progress = np.arange(n + 1, dtype=np.float64) / n
     # w = sigmoid((blend - 0.5) * smooth_blend_factor) with blend = lerp(start_blend, end_blend, p),
@@ -101,6 +100,14 @@ def schedule_parts(n: int, sigma_min: float, sigma_max: float, **shape) -> dict[
     return {"karras": karras, "exponential": exponential, "exponential_weight": exponential_weight,
             "blended": blended, "scale": scale, "unsharpened": unsharpened, "sharpened": sharpened,
             "sigmas": sigmas}
+
+
+def _karras(n: int, sigma_min: float, sigma_top: float, rho: float) -> np.ndarray:
+    try:
+        return get_sigmas_karras(n=n, sigma_min=sigma_min, sigma_max=sigma_top, rho=rho).numpy()
+    except OverflowError:  # sigma ** (1 / rho) on Python floats, for a tiny rho
+        raise ValueError(f"the schedule overflows for n={n}: rho={rho:g} is too small for sigma_max x "
+                         f"sigma_max_factor = {sigma_top:g}; raise rho") from None
 
 
 def _lerp(start: float, end: float, progress: np.ndarray) -> np.ndarray:
@@ -154,8 +161,8 @@ def _monotonicity_problem(sigmas: np.ndarray, parts: dict[str, np.ndarray], shap
     if math.isfinite(sigmas[0]) and (sigmas[1:] < sigmas[:-1]).all():
         return None
     if not np.isfinite(sigmas).all():
-        return (f"the schedule overflows for n={n}: lower sigma_max, sigma_max_factor, initial_step_size or "
-                "initial_noise_scale")
+        return (f"the schedule overflows for n={n}: raise rho or lower sigma_max, sigma_max_factor, "
+                "initial_step_size or initial_noise_scale")
     rising = np.flatnonzero(sigmas[1:] >= sigmas[:-1])
     if len(rising) == 0:
         return None
@@ -179,7 +186,8 @@ def _monotonicity_problem(sigmas: np.ndarray, parts: dict[str, np.ndarray], shap
                 f"final_step_size x step_size_factor <= initial_step_size (now {final_step:g} vs "
                 f"{shape['initial_step_size']:g}) and final_noise_scale x noise_scale_factor <= "
                 f"initial_noise_scale (now {final_noise:g} vs {shape['initial_noise_scale']:g}) is always safe")
-    return f"{where} (float32 cannot tell them apart); use fewer steps or a wider sigma range"
+    return (f"{where} (float32 cannot tell them apart); use fewer steps, a wider sigma range or rho >= 2 "
+            "(a small rho over a wide range loses float32 precision near sigma_min)")
 
 
 def sweep_problem(sigma_min: float, sigma_max: float, shape: dict[str, Any],

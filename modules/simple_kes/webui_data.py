@@ -26,7 +26,7 @@ INFOTEXT_PARAMETERS = tuple(p for p in SCHEDULE_PARAMETERS if not p.retired)
 AXIS_PARAMETERS = tuple(BY_NAME[name] for name in (
     "start_blend", "end_blend", "smooth_blend_factor", "sharpness", "initial_step_size", "final_step_size",
     "step_size_factor", "initial_noise_scale", "final_noise_scale", "noise_scale_factor", "sigma_max_factor",
-    "update_interval",
+    "rho", "update_interval",
 ))
 
 
