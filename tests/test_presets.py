@@ -52,6 +52,8 @@ def test_sigmas_with_a_preset_use_its_values(config_path):
     with_preset = run("sigmas", "--steps", "8", "--json", "--config", str(config_path), "--preset", "faithful")
     defaults = run("sigmas", "--steps", "8", "--json", "--config", str(simple_kes.TEMPLATE_PATH))
     assert with_preset.stdout == defaults.stdout != with_file.stdout
+    listing = run("sigmas", "--steps", "8", "--config", str(config_path), "--preset", "faithful").stdout
+    assert f"preset faithful (randomization from {config_path})" in listing.splitlines()[0]
 
 
 def test_panel_loads_a_preset_into_the_controls_only(config_path):

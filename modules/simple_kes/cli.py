@@ -135,8 +135,9 @@ def _print_schedule(args: argparse.Namespace, config, path: Path) -> int:
     if args.json:
         print(json.dumps(values), flush=True)
         return 0
+    source = f"preset {args.preset} (randomization from {path})" if getattr(args, "preset", None) else f"config {path}"
     header = (f"Karras Exponential, {args.steps} steps, sigma range {record.sigma_min:g} to {record.sigma_max:g}, "
-              f"config {path}")
+              f"{source}")
     if record.draw.values:
         drawn = ", ".join(f"{name}={value:g}" for name, value in record.draw.values.items())
         header += f"\nrandomized with seed {record.draw.seed}: {drawn}"
