@@ -2,14 +2,14 @@
 
 Run from the repository root with the project's venv active (seeded: one command gives the same result):
 
-    python benchmarks/search_presets.py                     # about 10 minutes on 2 CPU cores
+    python benchmarks/search_presets.py                     # about 25 minutes on 2 CPU cores
     python benchmarks/search_presets.py --quick             # smoke run, about a minute
     python benchmarks/search_presets.py --json benchmarks/out/search.json
 
 Data. Only the problems of ``quality_problems.all_problems()`` marked search (``held_out=False``); the
 held-out ones are never built here. Each problem uses ``quality.problem_noise`` (the benchmark's seeded
-starts) at a smaller batch (256 instead of 512) for speed; the presets are then re-checked by the full
-``quality.py`` run on all problems, search and held-out, at batch 512.
+starts) at a smaller batch (512 instead of 1024) for speed; the presets are then re-checked by the full
+``quality.py`` run on all problems, search and held-out, at batch 1024.
 
 Denoiser. The realistic ``sd-clamped`` variant only. Because every candidate starts exactly at
 sigma_max (below), the exact and sd-clamped denoisers differ only where a schedule goes below
@@ -38,7 +38,7 @@ the progress p, and sharpness on sigmas below 1.5 x sigma_min. Redundancies: ste
 multiply (only their start product and their two end/start ratios matter); each ``*_factor``
 multiplies its ``final_*`` (only the product matters); start_blend, end_blend and smooth_blend_factor
 enter only as the two logits (blend - 0.5) x smooth_blend_factor at the start and end. The identifiable
-parameters searched are six:
+parameters searched are seven:
 
     f      = sigma_max_factor (top of the Karras/Exponential curves, in units of sigma_max), 0.7 to 3
     E      = end scale / start scale ratio relative to f, i.e. the last scaled sigma is about
@@ -47,14 +47,16 @@ parameters searched are six:
              the product of two lines is a quadratic, u sets its curvature, 0 to 0.5 (symmetric)
     l0, l1 = the Exponential weight's logits at the first and the last step, -8 to 8 (-8: Karras)
     s      = sharpness, 0.7 to 1.1
+    rho    = rho of the Karras curve, 2 to 30 (the blend alone can only move from rho 7 towards the
+             Exponential curve; some problems want a lower rho)
 
 mapped back to config values as sigma_max_factor = f, initial_step_size = 1 / f, initial_noise_scale = 1,
 final_step_size = R^u / f, final_noise_scale = R^(1-u), both factors 1, smooth_blend_factor = 11 (the
-default), start_blend = 0.5 + l0 / 11, end_blend = 0.5 + l1 / 11, update_interval = 1. A candidate
+default), rho = rho, start_blend = 0.5 + l0 / 11, end_blend = 0.5 + l1 / 11, update_interval = 1. A candidate
 whose config fails validation (``KesConfig`` plus ``scheduler.schedule_problems``, strictly decreasing
 for 1 to 200 steps) is rejected (J = inf).
 
-Method. (1) Seeded random search: N candidates uniform in the box above (log-uniform for f, E, s),
+Method. (1) Seeded random search: N candidates uniform in the box above (log-uniform for f, E, s, rho),
 plus the Karras-equivalent point; evaluated in parallel (one process per core). (2) Local refinement:
 Nelder-Mead (scipy) in the unit-box coordinates from the best two distinct candidates, one process
 each, a fixed number of evaluations, out-of-box points clipped. The top candidates are printed with
@@ -103,12 +105,12 @@ START_TOLERANCE = 1e-5
 
 # name, low, high, log scale
 BOX = (("f", 0.7, 3.0, True), ("E", 0.5, 2.0, True), ("u", 0.0, 0.5, False), ("l0", -8.0, 8.0, False),
-       ("l1", -8.0, 8.0, False), ("s", 0.7, 1.1, True))
-KARRAS_LIKE = {"f": 1.0, "E": 1.0, "u": 0.25, "l0": -8.0, "l1": -8.0, "s": 1.0}
+       ("l1", -8.0, 8.0, False), ("s", 0.7, 1.1, True), ("rho", 2.0, 30.0, True))
+KARRAS_LIKE = {"f": 1.0, "E": 1.0, "u": 0.25, "l0": -8.0, "l1": -8.0, "s": 1.0, "rho": 7.0}
 
 
 def to_params(unit: np.ndarray) -> dict[str, float]:
-    """Unit-box coordinates (clipped to [0, 1]) to the six identifiable parameters."""
+    """Unit-box coordinates (clipped to [0, 1]) to the seven identifiable parameters."""
     params = {}
     for x, (name, low, high, log) in zip(np.clip(unit, 0.0, 1.0), BOX):
         params[name] = math.exp(math.log(low) + x * (math.log(high) - math.log(low))) if log else low + x * (high - low)
@@ -128,6 +130,7 @@ def config_values(params: dict[str, float], digits: int | None = None) -> dict[s
     return {
         "sigma_min": None, "sigma_max": None,
         "sigma_max_factor": f,
+        "rho": r(params["rho"]),
         "start_blend": r(0.5 + params["l0"] / BLEND_STEEPNESS),
         "end_blend": r(0.5 + params["l1"] / BLEND_STEEPNESS),
         "smooth_blend_factor": BLEND_STEEPNESS,
@@ -268,7 +271,7 @@ def euler_score(result: dict[str, Any]) -> float:
 def format_result(result: dict[str, Any], steps: tuple[int, ...]) -> str:
     p = result["params"]
     lines = [f"J = {result['objective']:.4f}   f={p['f']:.3f} E={p['E']:.3f} u={p['u']:.3f} l0={p['l0']:.2f} "
-             f"l1={p['l1']:.2f} s={p['s']:.3f}"]
+             f"l1={p['l1']:.2f} s={p['s']:.3f} rho={p['rho']:.2f}"]
     lines.append("    " + " ".join(f"{s:>8}" for s in ["steps"] + [str(n) for n in steps]))
     for sampler in SAMPLERS:
         lines.append("    " + f"{sampler:>8} " + " ".join(f"{result['ratios'][f'{sampler}@{n}']:8.3f}" for n in steps))
@@ -279,13 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small batch, few candidates")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write every evaluated candidate as JSON")
-    parser.add_argument("--candidates", type=int, help="random candidates (default 320, quick 12)")
-    parser.add_argument("--refine", type=int, help="Nelder-Mead evaluations per start (default 90, quick 6)")
+    parser.add_argument("--candidates", type=int, help="random candidates (default 240, quick 12)")
+    parser.add_argument("--refine", type=int, help="Nelder-Mead evaluations per start (default 100, quick 6)")
     parser.add_argument("--workers", type=int, default=2)
     arguments = parser.parse_args(argv)
-    batch = 64 if arguments.quick else 256
-    count = arguments.candidates or (12 if arguments.quick else 320)
-    evaluations = arguments.refine or (6 if arguments.quick else 90)
+    batch = 64 if arguments.quick else 512
+    count = arguments.candidates or (12 if arguments.quick else 240)
+    evaluations = arguments.refine or (6 if arguments.quick else 100)
     steps = STEPS
     started = time.perf_counter()
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
