@@ -2,7 +2,7 @@
 
 Run from the repository root with the project's venv active:
 
-    python benchmarks/quality.py                          # full run, about 45 minutes on 2 CPU cores
+    python benchmarks/quality.py                          # full run, about 25 minutes on 2 CPU cores
     python benchmarks/quality.py --quick                  # two problems, three step counts, under a minute
     python benchmarks/quality.py --json benchmarks/out/quality.json --plot benchmarks/out/quality.png
     python benchmarks/quality.py --ablation               # also a few hand-picked KES variants

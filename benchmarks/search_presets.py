@@ -2,7 +2,7 @@
 
 Run from the repository root with the project's venv active (seeded: one command gives the same result):
 
-    python benchmarks/search_presets.py                     # about 25 minutes on 2 CPU cores
+    python benchmarks/search_presets.py                     # about 30 minutes on 2 CPU cores
     python benchmarks/search_presets.py --quick             # smoke run, about a minute
     python benchmarks/search_presets.py --json benchmarks/out/search.json
 
