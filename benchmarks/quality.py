@@ -93,7 +93,7 @@ from simple_kes.schedule import SHAPE_DEFAULTS, _cached_sigmas  # noqa: E402  (_
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_core import interleaved_medians, machine_info  # noqa: E402
 from quality_problems import (SD_SIGMA_MAX, SD_SIGMA_MIN, Mixture, all_problems, reference_convergence,  # noqa: E402
-                              rms, solve_probability_flow, sd_clamped, x0_clamped)
+                              solve_probability_flow, sd_clamped, x0_clamped)
 
 STEP_COUNTS = (5, 8, 10, 15, 20, 30, 50)
 SUMMARY_SAMPLERS = ("euler", "dpmpp_2m")

@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             break
     picks = {"balanced": valid[0]}
     euler_best = min(valid, key=euler_score)
-    if math.isfinite(euler_score(euler_best)):
+    if math.isfinite(euler_score(euler_best)) and euler_best is not karras:  # Karras itself is no pick
         picks["euler"] = euler_best
     for name, r in picks.items():
         print(f"Pick '{name}':\n" + format_result(r, steps))

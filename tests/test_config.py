@@ -143,6 +143,12 @@ def test_a_config_that_would_make_sigmas_rise_is_rejected_at_load():
     assert "would not be strictly decreasing" in message and "sharpness" in message
 
 
+def test_a_rho_too_small_for_the_range_is_rejected_at_load_with_its_name():
+    """sigma_max ** (1 / rho) overflows a float: the file is refused naming rho, not a crash."""
+    message = rejected("rho: 0.001\n")
+    assert "overflows" in message and "rho=0.001 is too small" in message
+
+
 def test_kes_config_cannot_be_built_invalid():
     """The typed object itself refuses bad values, including through dataclasses.replace."""
     with pytest.raises(ConfigError, match="sharpness"):
