@@ -5,6 +5,7 @@ Run from the repository root with the project's venv active (seeded: one command
     python benchmarks/search_presets.py                     # about 30 minutes on 2 CPU cores
     python benchmarks/search_presets.py --quick             # smoke run, about a minute
     python benchmarks/search_presets.py --json benchmarks/out/search.json
+    python benchmarks/search_presets.py --sampler euler     # a preset for one sampler, 5 to 7 minutes
 
 Data. Only the problems of ``quality_problems.all_problems()`` marked search (``held_out=False``); the
 held-out ones are never built here. Each problem uses ``quality.problem_noise`` (the benchmark's seeded
@@ -23,6 +24,17 @@ the deterministic samplers euler, heun, dpm_2, lms, dpmpp_2m at 5, 8, 10, 15, 20
     J = mean of log r over the 4 target cells (euler and dpmpp_2m at 10 and 20 steps)
       + 1 x mean over the target cells of max(0, log r - log 0.9)   (push every target cell below 0.9)
       + 2 x mean over the 31 other cells of max(0, log r)           ("not worse elsewhere")
+
+With ``--sampler NAME`` the search is for a preset meant for that one sampler: only NAME runs, its
+cells at 10 and 20 steps are the targets, and "not worse elsewhere" becomes a constraint on its other
+step counts (5, 8, 15, 30, 50), with a margin because the search sees 512 starts and the check 1024:
+
+    J = mean of log r over NAME@10 and NAME@20
+      + 1 x mean over those two of max(0, log r - log 0.9)
+      + 20 x max(0, max over NAME's other step counts of log r - log 0.98)
+
+One sampler costs a fifth or less of the five, so this mode evaluates more candidates (default 300
+random, Nelder-Mead 2 x 150).
 
 Starting point. Candidates are constrained to start exactly at sigma_max:
 sigma_max_factor x initial_step_size x initial_noise_scale = 1. The ablation in quality.py found that
@@ -62,7 +74,7 @@ Nelder-Mead (scipy) in the unit-box coordinates from the best two distinct candi
 each, a fixed number of evaluations, out-of-box points clipped. The top candidates are printed with
 their objective and their per-(sampler, steps) ratios. The "euler" pick is the evaluated candidate
 with the best euler target cells whose dpmpp_2m target cells and other cells are not worse than
-Karras; the "balanced" pick is the best J.
+Karras; the "balanced" pick is the best J. With ``--sampler`` the one pick is the best J.
 """
 
 from __future__ import annotations
@@ -99,6 +111,9 @@ TARGET_STEPS = quality.SUMMARY_STEPS
 TARGET_RATIO = 0.9
 TARGET_WEIGHT = 1.0
 ELSEWHERE_WEIGHT = 2.0
+# --sampler: a cell of the sampler above ELSEWHERE_MARGIN x Karras costs CONSTRAINT_WEIGHT x its log excess.
+ELSEWHERE_MARGIN = 0.98
+CONSTRAINT_WEIGHT = 20.0
 SEED = 20240607
 BLEND_STEEPNESS = 11.0
 START_TOLERANCE = 1e-5
@@ -163,9 +178,10 @@ def validation_problems(values: dict[str, Any]) -> list[str]:
 class Evaluator:
     """Search problems, their seeded starts, exact references and Karras baselines, built once."""
 
-    def __init__(self, batch: int, steps: tuple[int, ...]):
+    def __init__(self, batch: int, steps: tuple[int, ...], samplers: tuple[str, ...]):
         torch.set_num_threads(1)
         self.steps = steps
+        self.samplers = samplers
         self.problems = [p for p in all_problems() if not p.held_out]
         self.noise = {p.name: quality.problem_noise(p, batch) for p in self.problems}
         karras = {n: sampling.get_sigmas_karras(n, SD_SIGMA_MIN, SD_SIGMA_MAX, rho=7.0).to(torch.float64) for n in steps}
@@ -186,7 +202,7 @@ class Evaluator:
         table: dict[tuple[str, int], list[float]] = {}
         for problem in self.problems:
             rows = quality.evaluate_schedule(problem, VARIANT, self.noise[problem.name], "candidate", by_steps,
-                                             SAMPLERS, lambda start, p=problem: self.reference(p, start))
+                                             self.samplers, lambda start, p=problem: self.reference(p, start))
             for row in rows:
                 table.setdefault((row["sampler"], row["steps"]), []).append(row["ode_error"])
         return table
@@ -201,22 +217,32 @@ class Evaluator:
                 for (sampler, n) in errors}
 
 
-def objective(ratios: dict[str, float]) -> float:
-    targets = [f"{s}@{n}" for s in TARGET_SAMPLERS for n in TARGET_STEPS]
+def target_cells(sampler: str | None) -> list[str]:
+    return [f"{s}@{n}" for s in ((sampler,) if sampler else TARGET_SAMPLERS) for n in TARGET_STEPS]
+
+
+def objective(ratios: dict[str, float], sampler: str | None = None) -> float:
+    """J of the module docstring: all five samplers, or (``sampler``) a preset for that sampler alone."""
+    targets = target_cells(sampler)
     others = [cell for cell in ratios if cell not in targets]
     logs = {cell: math.log(r) for cell, r in ratios.items()}
     main = sum(logs[c] for c in targets) / len(targets)
     target_penalty = sum(max(0.0, logs[c] - math.log(TARGET_RATIO)) for c in targets) / len(targets)
+    if sampler:
+        excess = max(logs[c] for c in others) - math.log(ELSEWHERE_MARGIN)
+        return main + TARGET_WEIGHT * target_penalty + CONSTRAINT_WEIGHT * max(0.0, excess)
     elsewhere = sum(max(0.0, logs[c]) for c in others) / len(others)
     return main + TARGET_WEIGHT * target_penalty + ELSEWHERE_WEIGHT * elsewhere
 
 
 _EVALUATOR: Evaluator | None = None
+_SAMPLER: str | None = None
 
 
-def _init_worker(batch: int, steps: tuple[int, ...]) -> None:
-    global _EVALUATOR
-    _EVALUATOR = Evaluator(batch, steps)
+def _init_worker(batch: int, steps: tuple[int, ...], sampler: str | None) -> None:
+    global _EVALUATOR, _SAMPLER
+    _EVALUATOR = Evaluator(batch, steps, (sampler,) if sampler else SAMPLERS)
+    _SAMPLER = sampler
 
 
 def evaluate(unit: np.ndarray) -> dict[str, Any]:
@@ -228,7 +254,7 @@ def evaluate(unit: np.ndarray) -> dict[str, Any]:
     if problems:
         return {**record, "objective": math.inf, "ratios": {}, "invalid": problems[0]}
     ratios = _EVALUATOR.ratios(values)
-    return {**record, "objective": objective(ratios), "ratios": ratios}
+    return {**record, "objective": objective(ratios, _SAMPLER), "ratios": ratios}
 
 
 def refine(args: tuple[np.ndarray, int]) -> list[dict[str, Any]]:
@@ -268,12 +294,12 @@ def euler_score(result: dict[str, Any]) -> float:
     return sum(math.log(ratios[c]) for c in euler) / len(euler)
 
 
-def format_result(result: dict[str, Any], steps: tuple[int, ...]) -> str:
+def format_result(result: dict[str, Any], steps: tuple[int, ...], samplers: tuple[str, ...]) -> str:
     p = result["params"]
     lines = [f"J = {result['objective']:.4f}   f={p['f']:.3f} E={p['E']:.3f} u={p['u']:.3f} l0={p['l0']:.2f} "
              f"l1={p['l1']:.2f} s={p['s']:.3f} rho={p['rho']:.2f}"]
     lines.append("    " + " ".join(f"{s:>8}" for s in ["steps"] + [str(n) for n in steps]))
-    for sampler in SAMPLERS:
+    for sampler in samplers:
         lines.append("    " + f"{sampler:>8} " + " ".join(f"{result['ratios'][f'{sampler}@{n}']:8.3f}" for n in steps))
     return "\n".join(lines)
 
@@ -285,10 +311,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, help="random candidates (default 240, quick 12)")
     parser.add_argument("--refine", type=int, help="Nelder-Mead evaluations per start (default 100, quick 6)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sampler", choices=SAMPLERS, help="search a preset for this sampler alone (see above)")
     arguments = parser.parse_args(argv)
+    sampler = arguments.sampler
+    samplers = (sampler,) if sampler else SAMPLERS
     batch = 64 if arguments.quick else 512
-    count = arguments.candidates or (12 if arguments.quick else 240)
-    evaluations = arguments.refine or (6 if arguments.quick else 100)
+    count = arguments.candidates or (12 if arguments.quick else 300 if sampler else 240)
+    evaluations = arguments.refine or (6 if arguments.quick else 150 if sampler else 100)
     steps = STEPS
     started = time.perf_counter()
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
@@ -296,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(SEED)
     units = [to_unit(KARRAS_LIKE)] + [rng.uniform(0, 1, len(BOX)) for _ in range(count)]
     context = multiprocessing.get_context("fork")
-    with context.Pool(arguments.workers, initializer=_init_worker, initargs=(batch, steps)) as pool:
+    with context.Pool(arguments.workers, initializer=_init_worker, initargs=(batch, steps, sampler)) as pool:
         log(f"random search: {len(units)} candidates, batch {batch}, {arguments.workers} workers")
         results = pool.map(evaluate, units, chunksize=1)
         log(f"  done in {time.perf_counter() - started:.0f} s; "
@@ -314,10 +343,11 @@ def main(argv: list[str] | None = None) -> int:
 
     valid = sorted((r for r in results if math.isfinite(r["objective"])), key=lambda r: r["objective"])
     karras = results[0]
-    print("# KES preset search (search problems only, sd-clamped denoiser, ODE error / Karras rho 7)\n")
+    scope = f"a preset for {sampler}" if sampler else "all five samplers"
+    print(f"# KES preset search: {scope} (search problems only, sd-clamped denoiser, ODE error / Karras rho 7)\n")
     print(f"{len(results)} evaluations ({count} random + Karras-like + refinement), batch {batch}, seed {SEED}, "
           f"{elapsed:.0f} s\n")
-    print("Karras-like point (should be all 1.000):\n" + format_result(karras, steps) + "\n")
+    print("Karras-like point (should be all 1.000):\n" + format_result(karras, steps, samplers) + "\n")
     print("Top candidates by objective:\n")
     seen: list[np.ndarray] = []
     shown = 0
@@ -325,20 +355,20 @@ def main(argv: list[str] | None = None) -> int:
         if any(np.abs(np.array(r["unit"]) - s).max() < 0.02 for s in seen):
             continue
         seen.append(np.array(r["unit"]))
-        print(f"{shown + 1}. " + format_result(r, steps) + "\n")
+        print(f"{shown + 1}. " + format_result(r, steps, samplers) + "\n")
         shown += 1
         if shown == 8:
             break
-    picks = {"balanced": valid[0]}
-    euler_best = min(valid, key=euler_score)
-    if math.isfinite(euler_score(euler_best)) and euler_best is not karras:  # Karras itself is no pick
+    picks = {sampler or "balanced": valid[0]}
+    euler_best = None if sampler else min(valid, key=euler_score)
+    if euler_best and math.isfinite(euler_score(euler_best)) and euler_best is not karras:  # Karras is no pick
         picks["euler"] = euler_best
     for name, r in picks.items():
-        print(f"Pick '{name}':\n" + format_result(r, steps))
+        print(f"Pick '{name}':\n" + format_result(r, steps, samplers))
         print("    config (rounded to 4 significant digits): " + json.dumps(config_values(r["params"], 4)) + "\n")
     if arguments.json:
         arguments.json.parent.mkdir(parents=True, exist_ok=True)
-        arguments.json.write_text(json.dumps({"seed": SEED, "batch": batch, "run_seconds": elapsed,
+        arguments.json.write_text(json.dumps({"seed": SEED, "batch": batch, "sampler": sampler, "run_seconds": elapsed,
                                               "picks": {k: {**v, "rounded": config_values(v["params"], 4)}
                                                         for k, v in picks.items()},
                                               "results": results}, indent=1, default=str), encoding="utf-8")
