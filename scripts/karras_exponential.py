@@ -97,7 +97,8 @@ def build_options():
     preset = shared.OptionInfo(presets.CUSTOM, "Apply a preset (writes its schedule values to the YAML)",
                                gr.Dropdown, lambda: {"choices": [presets.CUSTOM, *presets.preset_paths()]},
                                onchange=apply_preset_option)
-    preset = preset.info("keeps your randomization keys; to apply the same preset again, choose custom first")
+    preset = preset.info("keeps your randomization keys; to apply the same preset again, choose custom first. "
+                         + html.escape(presets.preset_guide()))
     options = {"kes_status": shared.OptionHTML(status_html()), PRESET_OPTION: preset, **options}
     return shared.options_section(webui_data.SETTINGS_SECTION, options)
 

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import gradio as gr
 import pytest
 
 import simple_kes
@@ -65,3 +66,27 @@ def test_panel_loads_a_preset_into_the_controls_only(config_path):
     loaded = dict(zip((spec.parameter.name for spec in specs), panel.preset_control_values("faithful", specs, moved)))
     assert loaded["sharpness"] == 0.95 and loaded["start_blend_rand"] is True and loaded["sigma_min"] == 0.0
     assert simple_kes.read_config(config_path) == simple_kes.KesConfig(), "loading a preset saves nothing"
+
+
+def test_every_preset_says_what_it_is_for_in_the_listing_and_the_panel(config_path):
+    names = list(presets.preset_paths())
+    assert all(presets.preset_summary(name) for name in names), "each preset file opens with '# NAME: ...'"
+    listing = run("preset")
+    assert listing.returncode == 0, listing.stderr
+    assert [line.split("\t")[:2] for line in listing.stdout.splitlines()] == [
+        [name, presets.preset_summary(name)] for name in names]
+    manager = simple_kes.ConfigManager(config_path)
+    manager.load()
+    with gr.Blocks():
+        built = panel.build_panel(manager, elem_prefix="test")
+    assert built.preset.info == presets.preset_guide()
+    assert all(f"{name}: {presets.preset_summary(name)}" in built.preset.info for name in names)
+
+
+def test_a_preset_without_a_summary_line_is_listed_by_name_only(tmp_path, monkeypatch):
+    (tmp_path / "plain.yaml").write_text("sharpness: 0.9\n", encoding="utf-8")
+    (tmp_path / "other.yaml").write_text("# something else: not this preset's summary\nsharpness: 0.9\n",
+                                         encoding="utf-8")
+    monkeypatch.setattr(presets, "PRESET_DIR", tmp_path)
+    assert presets.preset_summary("plain") == presets.preset_summary("other") == ""
+    assert presets.preset_guide() == "other; plain"

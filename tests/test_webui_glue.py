@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import queue
 import re
 import threading
@@ -15,7 +16,7 @@ import httpx
 from fastapi import FastAPI
 
 import simple_kes
-from simple_kes import webui_data
+from simple_kes import presets, webui_data
 from webui_harness import WebUI, fresh_stub_modules
 
 LABEL = webui_data.SCHEDULER_LABEL
@@ -354,6 +355,7 @@ def test_status_line_escapes_what_the_file_contains(webui, kes_file):
 
 def test_settings_preset_choice_applies_a_preset_to_the_yaml(webui, kes_file):
     """Choosing a preset writes its schedule values; randomization keys stay; re-sending it does nothing."""
+    assert html.escape(presets.preset_guide()) in webui.shared.opts.data_labels["kes_preset"].comment_after
     webui.apply_settings({"kes_sharpness": 0.9, "kes_start_blend_rand": True})
     webui.settings_components["kes_sharpness"].value = 0.9
     webui.settings_components["kes_start_blend_rand"].value = True

@@ -159,7 +159,7 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
     ordered_specs = [spec for spec in specs if not is_random_key(spec)] + [spec for spec in specs if is_random_key(spec)]
     with gr.Row():
         preset = gr.Dropdown(list(presets.preset_paths()), value=presets.matching_preset(manager.config),
-                             label="Preset", elem_id=f"{elem_prefix}_preset")
+                             label="Preset", info=presets.preset_guide(), elem_id=f"{elem_prefix}_preset")
         preset_button = gr.Button("Load the preset into the controls", elem_id=f"{elem_prefix}_load_preset")
         save_button = gr.Button("Save to the YAML", variant="primary", elem_id=f"{elem_prefix}_save")
         reload_button = gr.Button("Show the file's values", elem_id=f"{elem_prefix}_reload")

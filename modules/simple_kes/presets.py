@@ -33,6 +33,18 @@ def preset_values(name: str) -> dict[str, Any]:
     return {key: getattr(config, key) for key in PRESET_KEYS}
 
 
+def preset_summary(name: str) -> str:
+    """The one-line description a preset file opens with (``# NAME: what it is for``), or ''."""
+    first_line = preset_paths()[name].read_text(encoding="utf-8").partition("\n")[0]
+    prefix = f"# {name}:"
+    return first_line[len(prefix):].strip() if first_line.startswith(prefix) else ""
+
+
+def preset_guide() -> str:
+    """Every preset with its summary, for help text next to a preset chooser."""
+    return "; ".join(f"{name}: {preset_summary(name)}" if preset_summary(name) else name for name in preset_paths())
+
+
 def with_preset(config: Any, name: str) -> Any:
     """``config`` with a preset's schedule values in place (randomization keys kept)."""
     return config.with_values(preset_values(name))
