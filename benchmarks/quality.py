@@ -6,6 +6,7 @@ Run from the repository root with the project's venv active:
     python benchmarks/quality.py --quick                  # two problems, three step counts, under a minute
     python benchmarks/quality.py --json benchmarks/out/quality.json --plot benchmarks/out/quality.png
     python benchmarks/quality.py --ablation               # also a few hand-picked KES variants
+    python benchmarks/quality.py --replot benchmarks/out/quality.json --plot benchmarks/out/quality.png
 
 What it measures. Each problem (``quality_problems.py``) is a Gaussian mixture or a finite data set
 with a closed-form optimal denoiser D(x; sigma), so a schedule's error can be measured without a
@@ -521,32 +522,57 @@ def print_report(rows, facts, problems, schedule_table, timing, settings) -> Non
                                                 steps, aggregate))
 
 
+def error_curve(rows, variant: str, sampler: str, schedule: str) -> tuple[list[int], list[float], list[float]]:
+    """By step count: the NFE, the ODE error (geometric mean over problems) and its ratio to Karras (geometric
+    mean over problems of the per-problem ratio)."""
+    chosen = select(rows, variant=variant, sampler=sampler, schedule=schedule)
+    baseline = select(rows, variant=variant, sampler=sampler, schedule=BASELINE)
+    steps = sorted({row["steps"] for row in chosen})
+    nfe = [select(chosen, steps=n)[0]["nfe"] for n in steps]
+    error = [geometric_mean([row["ode_error"] for row in select(chosen, steps=n)]) for n in steps]
+    ratio = [geometric_mean([row["ode_error"] / select(baseline, steps=n, problem=row["problem"])[0]["ode_error"]
+                             for row in select(chosen, steps=n)]) for n in steps]
+    return nfe, error, ratio
+
+
 def write_plot(path: Path, rows, schedule_names, variants) -> None:
-    """Error against NFE, log-log, for euler and dpmpp_2m (all problems, geometric mean), one line per schedule."""
+    """For euler and dpmpp_2m against NFE, log scales, one line per schedule, with the SD-like denoiser when
+    it ran: the ODE error (geometric mean over all problems) and, below, its ratio to Karras (geometric
+    mean over problems of the per-problem ratio, linear scale), where differences of 10% are visible."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    shown = [v for v in ("exact", "sd-clamped") if v in variants]
-    figure, axes = plt.subplots(len(shown), len(SUMMARY_SAMPLERS), figsize=(11, 4.5 * len(shown)), squeeze=False)
-    for i, variant in enumerate(shown):
-        for j, sampler in enumerate(SUMMARY_SAMPLERS):
-            axis = axes[i][j]
-            for schedule in schedule_names:
-                chosen = select(rows, variant=variant, sampler=sampler, schedule=schedule)
-                steps = sorted({row["steps"] for row in chosen})
-                nfe = [select(chosen, steps=n)[0]["nfe"] for n in steps]
-                error = [geometric_mean([row["ode_error"] for row in select(chosen, steps=n)]) for n in steps]
-                axis.plot(nfe, error, marker="o", label=schedule,
-                          linestyle="-" if schedule.startswith("KES") or schedule == BASELINE else "--")
-            axis.set(xscale="log", yscale="log", xlabel="NFE", ylabel="RMS error to exact ODE solution",
-                     title=f"{sampler}, {variant} denoiser")
+    variant = "sd-clamped" if "sd-clamped" in variants else variants[0]
+    figure, axes = plt.subplots(2, len(SUMMARY_SAMPLERS), figsize=(11, 9.5), squeeze=False)
+    for j, sampler in enumerate(SUMMARY_SAMPLERS):
+        for schedule in schedule_names:
+            nfe, error, ratio = error_curve(rows, variant, sampler, schedule)
+            style = {"marker": "o", "label": schedule,
+                     "linestyle": "-" if schedule.startswith("KES") or schedule == BASELINE else "--"}
+            axes[0][j].plot(nfe, error, **style)
+            axes[1][j].plot(nfe, ratio, **style)
+        axes[0][j].set(ylabel="RMS error to exact ODE solution", title=f"{sampler}, {variant} denoiser")
+        axes[1][j].set(ylabel=f"error / {BASELINE} (below 1 is better)",
+                       title=f"{sampler}, {variant} denoiser, relative to {BASELINE}")
+        axes[0][j].set(yscale="log")
+        for axis in (axes[0][j], axes[1][j]):
+            axis.set(xscale="log", xlabel="NFE")
+            axis.set_xticks(nfe, [str(n) for n in nfe])  # the NFE that ran, as plain numbers
+            axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             axis.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def replot(json_path: Path, plot_path: Path) -> None:
+    """Draw the figure again from a run saved with --json (no sampling)."""
+    saved = json.loads(json_path.read_text(encoding="utf-8"))
+    write_plot(plot_path, saved["results"], list(saved["schedules"]), saved["settings"]["variants"])
 
 
 # --- command line ----------------------------------------------------------------------------------------
@@ -565,6 +591,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variants", help=f"comma-separated denoiser variants of {', '.join(DENOISER_VARIANTS)}")
     parser.add_argument("--samplers", help=f"comma-separated samplers of {', '.join(SAMPLERS)}")
     parser.add_argument("--workers", type=int, default=2, help="problems run in parallel (default 2)")
+    parser.add_argument("--replot", metavar="JSON", type=Path,
+                        help="only draw --plot again from a run saved with --json, without sampling")
     return parser.parse_args(argv)
 
 
@@ -582,6 +610,11 @@ def settings_from(arguments: argparse.Namespace) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    if arguments.replot:
+        if not arguments.plot:
+            raise SystemExit("--replot needs --plot PATH (where to draw the figure)")
+        replot(arguments.replot, arguments.plot)
+        return 0
     settings = settings_from(arguments)
     # The tensors are small (a few hundred x 64): thread hand-offs cost more than they save, and on a
     # shared machine a second thread makes timings erratic.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -47,3 +48,40 @@ def test_interval_is_wide_when_a_few_starts_decide_the_rms():
     spread = torch.rand(1000, generator=generator, dtype=torch.float64)
     ratio, low, high = summary([row("a", quality.BASELINE, spread), row("a", "candidate", 0.8 * spread)])
     assert low == pytest.approx(ratio) and high == pytest.approx(ratio)  # a uniform gain is no luck
+
+
+def curve_row(problem: str, schedule: str, sampler: str, steps: int, error: float) -> dict:
+    return {"problem": problem, "held_out": False, "variant": "sd-clamped", "schedule": schedule, "sampler": sampler,
+            "steps": steps, "nfe": steps, "ode_error": error}
+
+
+def curve_rows() -> list[dict]:
+    """Karras errors 0.4 and 0.1 on two problems at 10 steps, 0.2 and 0.05 at 20; the candidate is twice
+    Karras on the first problem and half on the second at 10 steps, 0.9 x Karras on both at 20."""
+    rows = []
+    for sampler in quality.SUMMARY_SAMPLERS:
+        for problem, scale, factor_10 in (("a", 1.0, 2.0), ("b", 0.25, 0.5)):
+            rows += [curve_row(problem, quality.BASELINE, sampler, 10, 0.4 * scale),
+                     curve_row(problem, quality.BASELINE, sampler, 20, 0.2 * scale),
+                     curve_row(problem, "candidate", sampler, 10, 0.4 * scale * factor_10),
+                     curve_row(problem, "candidate", sampler, 20, 0.2 * scale * 0.9)]
+    return rows
+
+
+def test_error_curve_gives_nfe_error_and_the_ratio_to_karras_per_step_count():
+    nfe, error, ratio = quality.error_curve(curve_rows(), "sd-clamped", "euler", "candidate")
+    assert nfe == [10, 20]
+    assert error == pytest.approx([(0.8 * 0.05) ** 0.5, (0.18 * 0.045) ** 0.5])
+    assert ratio == pytest.approx([1.0, 0.9])
+    assert quality.error_curve(curve_rows(), "sd-clamped", "euler", quality.BASELINE)[2] == pytest.approx([1, 1])
+
+
+def test_replot_draws_the_figure_from_a_saved_run(tmp_path):
+    saved = tmp_path / "quality.json"
+    saved.write_text(json.dumps({"results": curve_rows(), "schedules": {quality.BASELINE: {}, "candidate": {}},
+                                 "settings": {"variants": ["sd-clamped"]}}), encoding="utf-8")
+    figure = tmp_path / "figure.png"
+    assert quality.main(["--replot", str(saved), "--plot", str(figure)]) == 0
+    assert figure.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(SystemExit, match="--replot needs --plot"):
+        quality.main(["--replot", str(saved)])
