@@ -417,19 +417,31 @@ def ratio_interval(pairs: list[tuple[dict[str, Any], dict[str, Any]]], resamples
     return float(ratios.quantile(tail)), float(ratios.quantile(1 - tail))
 
 
+def ratio_to_karras(rows: list[dict[str, Any]], schedule: str, sampler: str, n: int,
+                    metric: str = "ode_error") -> float | None:
+    """Geometric mean over the rows' problems of ``metric`` / Karras's (None without rows)."""
+    ratios = [row[metric] / select(rows, problem=row["problem"], schedule=BASELINE, sampler=sampler,
+                                   steps=n)[0][metric]
+              for row in select(rows, schedule=schedule, sampler=sampler, steps=n)]
+    return geometric_mean(ratios) if ratios else None
+
+
 def ratio_by_steps(rows: list[dict[str, Any]], schedule: str, samplers: list[str],
-                   steps: tuple[int, ...]) -> list[list[str]]:
-    """One line per sampler: the schedule's ODE error / Karras's per step count, geometric mean over problems."""
-    body = []
-    for sampler in samplers:
-        cells = []
-        for n in steps:
-            ratios = [row["ode_error"] / select(rows, problem=row["problem"], schedule=BASELINE, sampler=sampler,
-                                                steps=n)[0]["ode_error"]
-                      for row in select(rows, schedule=schedule, sampler=sampler, steps=n)]
-            cells.append(f"{geometric_mean(ratios):.2f}" if ratios else "")
-        body.append([sampler] + cells)
-    return body
+                   steps: tuple[int, ...], metric: str = "ode_error") -> list[list[str]]:
+    """One line per sampler: the schedule's ``metric`` / Karras's per step count, geometric mean over problems."""
+    return [[sampler] + [format_plain(ratio_to_karras(rows, schedule, sampler, n, metric)) for n in steps]
+            for sampler in samplers]
+
+
+def detail_summary(rows: list[dict[str, Any]], schedule_names: list[str], steps: tuple[int, ...]) -> list[list[str]]:
+    """One line per schedule: nearest-point distance / Karras's in the summary cells (``rows``: data sets)."""
+    cells = [(sampler, n) for sampler in SUMMARY_SAMPLERS for n in SUMMARY_STEPS if n in steps]
+    return [[name] + [format_plain(ratio_to_karras(rows, name, sampler, n, "score")) for sampler, n in cells]
+            for name in schedule_names]
+
+
+def format_plain(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}" if ratio >= 0.01 else f"{ratio:.1e}"
 
 
 def format_ratio(ratio: float, low: float, high: float) -> str:
@@ -490,6 +502,17 @@ def print_report(rows, facts, problems, schedule_table, timing, settings) -> Non
                         ["schedule"] + columns,
                         [[name] + [format_ratio(*table[name][c]) for c in columns] for name in schedule_names])
 
+    data_set_names = {p.name for p in problems if p.is_data_set}
+    data_set_rows = [row for row in rows if row["problem"] in data_set_names]
+    for variant in settings.variants:
+        for held_out in (False, True):
+            group_rows = select(data_set_rows, variant=variant, held_out=held_out)
+            if group_rows:
+                print_table(f"## Fine detail, {variant} denoiser, {group_name(held_out)} data sets: nearest-point "
+                            "distance / Karras rho 7 (geometric mean over data sets; < 1 is better)",
+                            ["schedule"] + [f"{s}@{n}" for s in SUMMARY_SAMPLERS for n in SUMMARY_STEPS if n in steps],
+                            detail_summary(group_rows, schedule_names, steps))
+
     for schedule in [name for name in schedule_names if name in preset_shapes()]:
         for variant in settings.variants:
             for held_out in (False, True):
@@ -497,6 +520,12 @@ def print_report(rows, facts, problems, schedule_table, timing, settings) -> Non
                             "Karras rho 7 (geometric mean over problems)", ["sampler \\ steps"] + step_header,
                             ratio_by_steps(select(rows, variant=variant, held_out=held_out), schedule,
                                            [s for s in settings.samplers if s in DETERMINISTIC], steps))
+                group_rows = select(data_set_rows, variant=variant, held_out=held_out)
+                if group_rows:
+                    print_table(f"## {schedule} fine detail everywhere, {variant} denoiser, {group_name(held_out)} "
+                                "data sets: nearest-point distance / Karras rho 7 (geometric mean over data sets)",
+                                ["sampler \\ steps"] + step_header,
+                                ratio_by_steps(group_rows, schedule, list(settings.samplers), steps, "score"))
 
     for variant in settings.variants:
         for held_out in (False, True):
