@@ -52,7 +52,7 @@ def test_interval_is_wide_when_a_few_starts_decide_the_rms():
 
 def curve_row(problem: str, schedule: str, sampler: str, steps: int, error: float) -> dict:
     return {"problem": problem, "held_out": False, "variant": "sd-clamped", "schedule": schedule, "sampler": sampler,
-            "steps": steps, "nfe": steps, "ode_error": error}
+            "steps": steps, "nfe": steps, "ode_error": error, "score": error / 10}
 
 
 def curve_rows() -> list[dict]:
@@ -85,3 +85,9 @@ def test_replot_draws_the_figure_from_a_saved_run(tmp_path):
     assert figure.read_bytes().startswith(b"\x89PNG")
     with pytest.raises(SystemExit, match="--replot needs --plot"):
         quality.main(["--replot", str(saved)])
+
+
+def test_fine_detail_summary_is_the_score_ratio_to_karras_in_the_headline_cells():
+    lines = quality.detail_summary(curve_rows(), [quality.BASELINE, "candidate"], (10, 20))
+    assert lines == [[quality.BASELINE, "1.00", "1.00", "1.00", "1.00"], ["candidate", "1.00", "0.90", "1.00", "0.90"]]
+    assert quality.format_plain(0.004) == "4.0e-03" and quality.format_plain(None) == ""
