@@ -1,8 +1,8 @@
 """Named presets: YAML files in configs/presets/ that set the schedule keys.
 
 Applying a preset writes its schedule values into the user's file (atomically, comments kept) and
-leaves the randomization keys as they are. The search that chose the tuned presets is documented in
-the README and re-run by benchmarks/quality.py.
+leaves the randomization keys as they are. The tuned presets come from benchmarks/search_presets.py
+and are checked by benchmarks/quality.py; the README documents both.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def preset_summary(name: str) -> str:
 
 def preset_guide() -> str:
     """Every preset with its summary, for help text next to a preset chooser."""
-    return "; ".join(f"{name}: {preset_summary(name)}" if preset_summary(name) else name for name in preset_paths())
+    return "; ".join(f"{name}: {preset_summary(name).rstrip('.')}" if preset_summary(name) else name
+                     for name in preset_paths())
 
 
 def with_preset(config: Any, name: str) -> Any:
