@@ -5,7 +5,7 @@ Run from the repository root with the project's venv active (seeded: one command
     python benchmarks/search_presets.py                     # about 30 minutes on 2 CPU cores
     python benchmarks/search_presets.py --quick             # smoke run, about a minute
     python benchmarks/search_presets.py --json benchmarks/out/search.json
-    python benchmarks/search_presets.py --sampler euler     # a preset for one sampler, 5 to 7 minutes
+    python benchmarks/search_presets.py --sampler euler     # a preset for one sampler, about 3 minutes
 
 Data. Only the problems of ``quality_problems.all_problems()`` marked search (``held_out=False``); the
 held-out ones are never built here. Each problem uses ``quality.problem_noise`` (the benchmark's seeded
@@ -28,11 +28,12 @@ the deterministic samplers euler, heun, dpm_2, lms, dpmpp_2m at 5, 8, 10, 15, 20
 With ``--sampler NAME`` the search is for a preset meant for that one sampler, and it also keeps fine
 detail. The RMS error above is decided by the few starts that end in another mode and is nearly blind
 to the last steps, while the distance of the samples to the nearest data point (the benchmark's
-distribution score on data-set problems: fine detail) is decided by them. In a search over all seven
-parameters for euler (601 candidates), every candidate whose RMS at 10 and 20 steps was 5% or more
-below Karras's had 1.5 to 8 times Karras's nearest-point distance (by ending above sigma_min, below it
-where the SD-like denoiser sees a clamped timestep, or with fewer steps near sigma_min), and with the
-detail constraint below it found nothing better than Karras itself. So this mode keeps Karras's ends: sigma_max_factor 1, no step-size or noise-scale ramp,
+distribution score on data-set problems: fine detail) is decided by them. In an exploratory search
+over all seven parameters for euler (601 candidates, an earlier version of this mode), every candidate
+whose RMS at 10 and 20 steps was 5% or more below Karras's had 1.5 to 8 times Karras's nearest-point
+distance (by ending above sigma_min, below it where the SD-like denoiser sees a clamped timestep, or
+with fewer steps near sigma_min), and with a fine-detail constraint it found nothing better than
+Karras itself. So this mode keeps Karras's ends: sigma_max_factor 1, no step-size or noise-scale ramp,
 no sharpening (f = 1, E = 1, s = 1; u then does nothing), and searches only the shape in between: the
 blend at the first and last step and rho (l0, l1, rho). Only NAME runs; its cells at 10 and 20 steps
 are the targets, its other step counts (5, 8, 15, 30, 50) a constraint, and
@@ -199,10 +200,11 @@ def validation_problems(values: dict[str, Any]) -> list[str]:
 class Evaluator:
     """Search problems, their seeded starts, exact references and Karras baselines, built once."""
 
-    def __init__(self, batch: int, steps: tuple[int, ...], samplers: tuple[str, ...]):
+    def __init__(self, batch: int, steps: tuple[int, ...], samplers: tuple[str, ...], detail: bool):
         torch.set_num_threads(1)
         self.steps = steps
         self.samplers = samplers
+        self.detail = detail
         self.problems = [p for p in all_problems() if not p.held_out]
         self.noise = {p.name: quality.problem_noise(p, batch) for p in self.problems}
         karras = {n: sampling.get_sigmas_karras(n, SD_SIGMA_MIN, SD_SIGMA_MAX, rho=7.0).to(torch.float64) for n in steps}
@@ -219,11 +221,11 @@ class Evaluator:
         return self.references[key]
 
     def errors(self, by_steps: dict[int, torch.Tensor]) -> dict[str, list[float]]:
-        """'sampler@steps' -> ODE error per search problem; 'detail:sampler@steps' -> nearest-point
-        distance per search data set."""
+        """'sampler@steps' -> ODE error per search problem; with ``detail``, 'detail:sampler@steps' ->
+        nearest-point distance per search data set."""
         table: dict[str, list[float]] = {}
         for problem in self.problems:
-            scorer = quality.Scorer(problem) if problem.is_data_set else None
+            scorer = quality.Scorer(problem) if self.detail and problem.is_data_set else None
             rows = quality.evaluate_schedule(problem, VARIANT, self.noise[problem.name], "candidate", by_steps,
                                              self.samplers, lambda start, p=problem: self.reference(p, start), scorer)
             for row in rows:
@@ -269,7 +271,7 @@ _SAMPLER: str | None = None
 
 def _init_worker(batch: int, steps: tuple[int, ...], sampler: str | None) -> None:
     global _EVALUATOR, _SAMPLER
-    _EVALUATOR = Evaluator(batch, steps, (sampler,) if sampler else SAMPLERS)
+    _EVALUATOR = Evaluator(batch, steps, (sampler,) if sampler else SAMPLERS, detail=bool(sampler))
     _SAMPLER = sampler
 
 
@@ -340,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small batch, few candidates")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write every evaluated candidate as JSON")
-    parser.add_argument("--candidates", type=int, help="random candidates (default 240, quick 12)")
+    parser.add_argument("--candidates", type=int, help="random candidates (default 240, 150 with --sampler, quick 12)")
     parser.add_argument("--refine", type=int, help="Nelder-Mead evaluations per start (default 100, quick 6)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sampler", choices=SAMPLERS, help="search a preset for this sampler alone (see above)")
