@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +12,9 @@ import pytest
 
 import simple_kes
 from simple_kes import panel, presets
+from simple_kes.schedule import SD_SIGMA_MAX, SD_SIGMA_MIN
+
+SD = (SD_SIGMA_MIN, SD_SIGMA_MAX)
 
 
 def test_every_preset_file_is_a_valid_config_and_faithful_is_the_defaults():
@@ -74,7 +78,7 @@ def test_every_preset_says_what_it_is_for_in_the_listing_and_the_panel(config_pa
     listing = run("preset")
     assert listing.returncode == 0, listing.stderr
     assert [line.split("\t")[:2] for line in listing.stdout.splitlines()] == [
-        [name, presets.preset_summary(name)] for name in names]
+        [name, presets.preset_summary(name).rstrip(".")] for name in names]
     manager = simple_kes.ConfigManager(config_path)
     manager.load()
     with gr.Blocks():
@@ -91,3 +95,28 @@ def test_a_preset_without_a_summary_line_is_listed_by_name_only(tmp_path, monkey
     monkeypatch.setattr(presets, "PRESET_DIR", tmp_path)
     assert presets.preset_summary("plain") == presets.preset_summary("other") == ""
     assert presets.preset_guide() == "other; plain"
+
+
+def test_a_broken_preset_file_is_reported_and_does_not_break_the_menus(tmp_path, monkeypatch, config_path):
+    """A user's own preset that does not parse (or is not UTF-8) is listed as broken; the others still work."""
+    for path in presets.preset_paths().values():
+        shutil.copy(path, tmp_path)
+    (tmp_path / "broken.yaml").write_text("# broken: my own\nsharpness: [1,\n", encoding="utf-8")
+    (tmp_path / "latin.yaml").write_bytes("# latin: caf\xe9\nsharpness: 0.9\n".encode("latin-1"))
+    monkeypatch.setattr(presets, "PRESET_DIR", tmp_path)
+    guide = presets.preset_guide()
+    assert f"broken: has errors, see python -m simple_kes check {tmp_path / 'broken.yaml'}" in guide
+    assert f"latin: has errors, see python -m simple_kes check {tmp_path / 'latin.yaml'}" in guide
+    assert f"faithful: {presets.preset_summary('faithful').rstrip('.')}" in guide
+    assert presets.matching_preset(simple_kes.KesConfig()) == "faithful"
+    manager = simple_kes.ConfigManager(config_path)
+    manager.load()
+    with gr.Blocks() as blocks:
+        built = panel.build_panel(manager, elem_prefix="test")
+    [load_preset] = [f.fn for f in blocks.fns if f.fn.__name__ == "on_load_preset"]
+    values = panel.file_values(manager, built.specs)
+    with pytest.raises(gr.Error, match="broken.yaml: line 3"):
+        load_preset("broken", 20, *SD, *values)
+    with pytest.raises(gr.Error, match="no preset named 'custom'"):
+        load_preset(presets.CUSTOM, 20, *SD, *values)
+    assert simple_kes.read_config(config_path) == simple_kes.KesConfig(), "a failed load writes nothing"

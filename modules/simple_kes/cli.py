@@ -13,7 +13,7 @@ from typing import Sequence
 from .config import ConfigError, render_template
 from .config_file import TEMPLATE_PATH, read_config, user_config_path
 from .manager import ConfigManager, LoadResult
-from .presets import preset_paths, preset_summary, preset_values, with_preset
+from .presets import preset_description, preset_paths, preset_values, with_preset
 from .schedule import SD_SIGMA_MAX, SD_SIGMA_MIN
 from .scheduler import sigmas_for_config
 
@@ -149,7 +149,7 @@ def _print_schedule(args: argparse.Namespace, config, path: Path) -> int:
 def _preset_command(args: argparse.Namespace) -> int:
     if not args.name:
         for name, path in preset_paths().items():
-            print(f"{name}\t{preset_summary(name)}\t{path}")
+            print(f"{name}\t{preset_description(name)}\t{path}")
         return 0
     manager = ConfigManager(args.config or user_config_path(), create=args.config is None)
     try:

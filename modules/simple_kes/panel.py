@@ -193,7 +193,12 @@ def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
                             outputs=panel.save_result)
     def on_load_preset(name, steps, low, high, *values):
         """Not saved: the user sees the preset on the chart first, then decides to Save."""
-        new_values = preset_control_values(name, panel.specs, values)
+        try:
+            new_values = preset_control_values(name, panel.specs, values)
+        except KeyError as error:  # no preset chosen, or its file was removed since the page loaded
+            raise gr.Error(error.args[0]) from None
+        except ConfigError as error:
+            raise gr.Error(str(error)) from None
         return [*new_values, *redraw(manager, panel.specs, steps, low, high, *new_values)]
 
     panel.preset_button.click(on_load_preset, inputs=[panel.preset, *inputs],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .config import ConfigError
 from .config_file import CONFIG_DIR, read_config
 from .parameters import SCHEDULE_PARAMETERS
 
@@ -33,16 +34,35 @@ def preset_values(name: str) -> dict[str, Any]:
     return {key: getattr(config, key) for key in PRESET_KEYS}
 
 
+def usable_preset_values(name: str) -> dict[str, Any] | None:
+    """``preset_values``, or None for a preset file that does not validate (a user's broken file must
+    not break the menus that list the others; applying it still reports why)."""
+    try:
+        return preset_values(name)
+    except ConfigError:
+        return None
+
+
 def preset_summary(name: str) -> str:
     """The one-line description a preset file opens with (``# NAME: what it is for``), or ''."""
-    first_line = preset_paths()[name].read_text(encoding="utf-8").partition("\n")[0]
+    try:
+        first_line = preset_paths()[name].read_text(encoding="utf-8").partition("\n")[0]
+    except UnicodeDecodeError:
+        return ""
     prefix = f"# {name}:"
     return first_line[len(prefix):].strip() if first_line.startswith(prefix) else ""
 
 
+def preset_description(name: str) -> str:
+    """What a preset menu says about it: its summary, or that the file has errors and how to see them."""
+    if usable_preset_values(name) is None:
+        return f"has errors, see python -m simple_kes check {preset_paths()[name]}"
+    return preset_summary(name).rstrip(".")
+
+
 def preset_guide() -> str:
-    """Every preset with its summary, for help text next to a preset chooser."""
-    return "; ".join(f"{name}: {preset_summary(name).rstrip('.')}" if preset_summary(name) else name
+    """Every preset with its description, for help text next to a preset chooser."""
+    return "; ".join(f"{name}: {description}" if (description := preset_description(name)) else name
                      for name in preset_paths())
 
 
@@ -54,7 +74,8 @@ def with_preset(config: Any, name: str) -> Any:
 def matching_preset(config: Any) -> str:
     """The name of the preset whose values ``config`` has, or ``CUSTOM``."""
     for name in preset_paths():
-        if all(getattr(config, key) == value for key, value in preset_values(name).items()):
+        values = usable_preset_values(name)
+        if values is not None and all(getattr(config, key) == value for key, value in values.items()):
             return name
     return CUSTOM
 
