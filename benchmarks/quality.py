@@ -554,14 +554,12 @@ def print_report(rows, facts, problems, schedule_table, timing, settings) -> Non
 def error_curve(rows, variant: str, sampler: str, schedule: str) -> tuple[list[int], list[float], list[float]]:
     """By step count: the NFE, the ODE error (geometric mean over problems) and its ratio to Karras (geometric
     mean over problems of the per-problem ratio)."""
-    chosen = select(rows, variant=variant, sampler=sampler, schedule=schedule)
-    baseline = select(rows, variant=variant, sampler=sampler, schedule=BASELINE)
+    variant_rows = select(rows, variant=variant)
+    chosen = select(variant_rows, sampler=sampler, schedule=schedule)
     steps = sorted({row["steps"] for row in chosen})
     nfe = [select(chosen, steps=n)[0]["nfe"] for n in steps]
     error = [geometric_mean([row["ode_error"] for row in select(chosen, steps=n)]) for n in steps]
-    ratio = [geometric_mean([row["ode_error"] / select(baseline, steps=n, problem=row["problem"])[0]["ode_error"]
-                             for row in select(chosen, steps=n)]) for n in steps]
-    return nfe, error, ratio
+    return nfe, error, [ratio_to_karras(variant_rows, schedule, sampler, n) for n in steps]
 
 
 def write_plot(path: Path, rows, schedule_names, variants) -> None:
