@@ -198,14 +198,16 @@ def validation_problems(values: dict[str, Any]) -> list[str]:
 # --- evaluation (one state per worker process) ------------------------------------------------------
 
 class Evaluator:
-    """Search problems, their seeded starts, exact references and Karras baselines, built once."""
+    """Search problems (or, for a final check only, the held-out ones), their seeded starts, exact
+    references and Karras baselines, built once."""
 
-    def __init__(self, batch: int, steps: tuple[int, ...], samplers: tuple[str, ...], detail: bool):
+    def __init__(self, batch: int, steps: tuple[int, ...], samplers: tuple[str, ...], detail: bool,
+                 held_out: bool = False):
         torch.set_num_threads(1)
         self.steps = steps
         self.samplers = samplers
         self.detail = detail
-        self.problems = [p for p in all_problems() if not p.held_out]
+        self.problems = [p for p in all_problems() if p.held_out == held_out]
         self.noise = {p.name: quality.problem_noise(p, batch) for p in self.problems}
         karras = {n: sampling.get_sigmas_karras(n, SD_SIGMA_MIN, SD_SIGMA_MAX, rho=7.0).to(torch.float64) for n in steps}
         self.karras_start = float(karras[steps[0]][0])
@@ -237,8 +239,11 @@ class Evaluator:
 
     def ratios(self, values: dict[str, Any]) -> dict[str, float]:
         shape = shape_from(values)
-        by_steps = {n: simple_kes.get_sigmas_karras_exponential(n, SD_SIGMA_MIN, SD_SIGMA_MAX, **shape)
-                    .to(torch.float64) for n in self.steps}
+        return self.sigma_ratios({n: simple_kes.get_sigmas_karras_exponential(n, SD_SIGMA_MIN, SD_SIGMA_MAX, **shape)
+                                  .to(torch.float64) for n in self.steps})
+
+    def sigma_ratios(self, by_steps: dict[int, torch.Tensor]) -> dict[str, float]:
+        """Each cell's geometric mean over the problems of error(``by_steps``) / error(Karras rho 7)."""
         errors = self.errors(by_steps)
         return {cell: quality.geometric_mean([e / b for e, b in zip(values, self.baseline[cell])])
                 for cell, values in errors.items()}
