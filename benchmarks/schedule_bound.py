@@ -67,6 +67,17 @@ def parse_cell(cell: str) -> tuple[str, int]:
     return sampler, int(steps)
 
 
+def cell_list(text: str) -> list[str]:
+    """``--cells``: deterministic samplers (the ODE error needs one) at 3 or more steps (one free sigma)."""
+    cells = text.split(",")
+    for cell in cells:
+        sampler, _, steps = cell.partition("@")
+        if sampler not in search_presets.SAMPLERS or not steps.isdigit() or int(steps) < 3:
+            raise argparse.ArgumentTypeError(f"{cell!r}: expected SAMPLER@STEPS with SAMPLER one of "
+                                             f"{', '.join(search_presets.SAMPLERS)} and STEPS 3 or more")
+    return cells
+
+
 def free_form_sigmas(logits: np.ndarray) -> torch.Tensor:
     """n + 1 float64 sigmas from n - 1 logits: sigma_max down to sigma_min in softmax-weighted log gaps, then 0."""
     z = torch.as_tensor(logits, dtype=torch.float64)
@@ -121,11 +132,11 @@ def held_out_check(cell: str, found: list[dict[str, Any]]) -> dict[str, dict[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", default=",".join(CELLS), help="sampler@steps, comma separated")
+    parser.add_argument("--cells", type=cell_list, default=list(CELLS), help="sampler@steps, comma separated")
     parser.add_argument("--evaluations", type=int, default=2400, help="objective calls per cell and objective")
     parser.add_argument("--workers", type=int, default=2)
     arguments = parser.parse_args(argv)
-    cells = arguments.cells.split(",")
+    cells = arguments.cells
     started = time.perf_counter()
     tasks = [(cell, objective, arguments.evaluations) for cell in cells for objective in OBJECTIVES]
     with multiprocessing.get_context("fork").Pool(arguments.workers) as pool:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,3 +45,10 @@ def test_detail_counts_only_where_it_is_worse_than_karras():
     assert schedule_bound.score(better_detail, "euler@10", "keep detail") == np.log(0.9)
     assert schedule_bound.score(worse_detail, "euler@10", "rms only") == np.log(0.9)
     assert schedule_bound.score(worse_detail, "euler@10", "keep detail") > np.log(0.9) + 1.0
+
+
+@pytest.mark.parametrize("cells", ["euler", "euler@2", "euler_ancestral@10", "euler@10,heun@x"])
+def test_a_cell_without_an_ode_error_or_a_free_sigma_is_refused_by_name(cells, capsys):
+    with pytest.raises(SystemExit):
+        schedule_bound.main(["--cells", cells])
+    assert "expected SAMPLER@STEPS" in capsys.readouterr().err
