@@ -17,8 +17,11 @@ if _SOURCE_ROOT not in sys.path:
 
 import gradio as gr  # noqa: E402
 
-import simple_kes  # noqa: E402
-from simple_kes import panel, presets, webui_data  # noqa: E402
+from simple_kes.app import default_config, panel, presets  # noqa: E402
+from simple_kes.app import webui_options  # noqa: E402
+from simple_kes.config import ConfigError  # noqa: E402
+from simple_kes.parameters import AXIS_PARAMETERS, INFOTEXT_PARAMETERS  # noqa: E402
+from simple_kes.validation import validate  # noqa: E402
 from modules import script_callbacks, scripts, shared  # noqa: E402
 
 try:
@@ -29,14 +32,14 @@ except ImportError:  # A1111 1.8 and older choose the schedule elsewhere
           "reForge is needed); the extension stays inactive.")
 
 LOG_PREFIX = "[Karras Exponential]"
-manager = simple_kes.default_manager()
-scheduler = simple_kes.default_scheduler
+manager = default_config.default_manager()
+scheduler = default_config.default_scheduler
 
 
 def register_scheduler():
     """Add the schedule type once; a Reload UI replaces the entry in place instead of adding another."""
-    entry = sd_schedulers.Scheduler(webui_data.SCHEDULER_NAME, webui_data.SCHEDULER_LABEL,
-                                    simple_kes.simple_karras_exponential_scheduler)
+    entry = sd_schedulers.Scheduler(webui_options.SCHEDULER_NAME, webui_options.SCHEDULER_LABEL,
+                                    default_config.simple_karras_exponential_scheduler)
     for index, existing in enumerate(sd_schedulers.schedulers):
         if existing.name == entry.name:
             sd_schedulers.schedulers[index] = entry
@@ -63,11 +66,11 @@ PRESET_OPTION = "kes_preset"
 
 def sync_options(config):
     """Mirror the config in force into the WebUI's options (what the API and the next UI build read)."""
-    shared.opts.data.update(webui_data.option_values(config))
+    shared.opts.data.update(webui_options.option_values(config))
 
 
 def remember_replaced_values(config):
-    for key, value in webui_data.option_values(config).items():
+    for key, value in webui_options.option_values(config).items():
         if key in shared.opts.data and shared.opts.data[key] != value:
             _replaced_by_reload[key] = shared.opts.data[key]
 
@@ -84,7 +87,7 @@ def make_option_info(spec, value):
         component = gr.Slider
         component_args = {"minimum": spec.minimum, "maximum": spec.maximum, "step": spec.step}
     # Only keys that can appear in an infotext get a paste-back label ("Override settings").
-    infotext = webui_data.infotext_key(spec.parameter.name) if spec.parameter in webui_data.INFOTEXT_PARAMETERS else None
+    infotext = webui_options.infotext_key(spec.parameter.name) if spec.parameter in INFOTEXT_PARAMETERS else None
     info = shared.OptionInfo(value, spec.label, component, component_args, onchange=lambda: save_option(spec),
                              infotext=infotext)
     return info.info(spec.info)
@@ -92,15 +95,15 @@ def make_option_info(spec, value):
 
 def build_options():
     config = manager.config
-    values = webui_data.option_values(config)
-    options = {spec.key: make_option_info(spec, values[spec.key]) for spec in webui_data.setting_specs(config)}
+    values = webui_options.option_values(config)
+    options = {spec.key: make_option_info(spec, values[spec.key]) for spec in webui_options.setting_specs(config)}
     preset = shared.OptionInfo(presets.CUSTOM, "Apply a preset (writes its schedule values to the YAML)",
                                gr.Dropdown, lambda: {"choices": [presets.CUSTOM, *presets.preset_paths()]},
                                onchange=apply_preset_option)
     preset = preset.info("keeps your randomization keys; to apply the same preset again, choose custom first. "
                          + html.escape(presets.preset_guide()))
     options = {"kes_status": shared.OptionHTML(status_html()), PRESET_OPTION: preset, **options}
-    return shared.options_section(webui_data.SETTINGS_SECTION, options)
+    return shared.options_section(webui_options.SETTINGS_SECTION, options)
 
 
 def status_html():
@@ -128,14 +131,14 @@ def on_ui_settings():
 def save_option(spec):
     """onchange of one option: write it to the YAML (atomic, comments kept) unless it is stale."""
     value = shared.opts.data.get(spec.key)
-    current = webui_data.to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name))
+    current = webui_options.to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name))
     if value == current:
         return
     if is_stale(spec.key, value):
         shared.opts.data[spec.key] = current  # keep the newer value from the file
         return
     name = spec.parameter.name
-    manager.save({name: webui_data.from_option_value(spec.parameter, value)})  # raises: WebUI reverts it
+    manager.save({name: webui_options.from_option_value(spec.parameter, value)})  # raises: WebUI reverts it
 
 
 def apply_preset_option():
@@ -176,22 +179,22 @@ class KarrasExponentialScript(scripts.Script):
 
     def process(self, p, *args):
         # X/Y/Z cells share extra_generation_params: drop what an earlier cell wrote.
-        for key in [key for key in p.extra_generation_params if key.startswith(webui_data.INFOTEXT_PREFIX)]:
+        for key in [key for key in p.extra_generation_params if key.startswith(webui_options.INFOTEXT_PREFIX)]:
             del p.extra_generation_params[key]
         seeds = getattr(p, "all_seeds", None)
         seed = seeds[0] if seeds else getattr(p, "seed", None)
-        overrides = webui_data.overrides_from_settings(getattr(p, "override_settings", None) or {})
+        overrides = webui_options.overrides_from_settings(getattr(p, "override_settings", None) or {})
         scheduler.start_generation(seed=seed, overrides=overrides)
-        if webui_data.uses_scheduler(getattr(p, "scheduler", None), getattr(p, "hr_scheduler", None)):
+        if webui_options.uses_scheduler(getattr(p, "scheduler", None), getattr(p, "hr_scheduler", None)):
             effective, _ = scheduler.resolve()
-            p.extra_generation_params.update(webui_data.infotext_entries(effective))
+            p.extra_generation_params.update(webui_options.infotext_entries(effective))
 
     def postprocess(self, p, processed, *args):
         scheduler.end_generation()
 
 
 def on_infotext_pasted(infotext, params):
-    webui_data.complete_pasted_parameters(params, manager.config)
+    webui_options.complete_pasted_parameters(params, manager.config)
 
 
 # --- X/Y/Z plot ---------------------------------------------------------------------------------------
@@ -205,13 +208,16 @@ def find_xyz_module():
 
 def make_axis(xyz, parameter):
     def confirm(p, values):
+        """Refuse the whole grid before it starts if any cell's value fails, over the config in force."""
         for value in values:
-            problem = parameter.check(webui_data.from_option_value(parameter, value))
-            if problem:
-                raise ValueError(f"{webui_data.axis_label(parameter)}: {problem}")
+            try:
+                validate({parameter.name: webui_options.from_option_value(parameter, value)}, manager.config,
+                         source=webui_options.axis_label(parameter))
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
 
-    return xyz.AxisOption(webui_data.axis_label(parameter), parameter.kind,
-                          xyz.apply_override(webui_data.option_key(parameter.name)), confirm=confirm)
+    return xyz.AxisOption(webui_options.axis_label(parameter), parameter.kind,
+                          xyz.apply_override(webui_options.option_key(parameter.name)), confirm=confirm)
 
 
 def add_axes():
@@ -219,8 +225,8 @@ def add_axes():
     if xyz is None:
         return
     existing = {option.label for option in xyz.axis_options}
-    xyz.axis_options.extend(make_axis(xyz, parameter) for parameter in webui_data.AXIS_PARAMETERS
-                            if webui_data.axis_label(parameter) not in existing)
+    xyz.axis_options.extend(make_axis(xyz, parameter) for parameter in AXIS_PARAMETERS
+                            if webui_options.axis_label(parameter) not in existing)
 
 
 # --- API ----------------------------------------------------------------------------------------------
@@ -228,8 +234,8 @@ def add_axes():
 def config_route():
     """GET /karras-exponential/v1/config: the config in force, its file and the last load error."""
     return {"config": manager.config.to_dict(), "source": str(manager.path), "last_error": manager.last_error,
-            "notices": list(manager.notices), "scheduler": {"name": webui_data.SCHEDULER_NAME,
-                                                            "label": webui_data.SCHEDULER_LABEL}}
+            "notices": list(manager.notices), "scheduler": {"name": webui_options.SCHEDULER_NAME,
+                                                            "label": webui_options.SCHEDULER_LABEL}}
 
 
 def on_app_started(demo, app):

@@ -15,6 +15,7 @@ with warnings.catch_warnings():
     import k_diffusion  # noqa: F401
 
 import simple_kes
+from simple_kes.app.config_file import template_text
 
 
 @pytest.fixture(autouse=True)
@@ -33,5 +34,5 @@ def config_path(tmp_path: Path) -> Path:
     """A user config file made from the shipped template, in its own folder."""
     path = tmp_path / "kes" / "simple_kes.yaml"
     path.parent.mkdir()
-    path.write_text(simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text(template_text(), encoding="utf-8")
     return path

@@ -19,9 +19,11 @@ from typing import IO
 import pytest
 
 import simple_kes
+from simple_kes.app import config_file
+from simple_kes.app.config_file import template_text
 
 TIMEOUT = 60.0  # process start-up includes importing torch and k-diffusion
-TEMPLATE = simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8")
+TEMPLATE = template_text()
 
 
 def with_values(**values) -> str:
@@ -115,7 +117,7 @@ def test_seed_makes_randomized_schedule_reproducible(cli_env, tmp_path):
 
 def test_check_accepts_the_template(cli_env):
     """check on the shipped template exits 0."""
-    [result] = run_cli(cli_env, ("check", simple_kes.TEMPLATE_PATH))
+    [result] = run_cli(cli_env, ("check", config_file.TEMPLATE))
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
 

@@ -11,8 +11,11 @@ import yaml
 
 import simple_kes
 from simple_kes import BY_NAME, PARAMETERS, ConfigError, KesConfig
-from simple_kes.config import render_parameter_table, render_template
-from simple_kes.config_file import parse_config_text
+from simple_kes.app.config_file import render_template
+from simple_kes.app.reference import parameter_table
+from simple_kes.app.config_file import parse_config_text
+from simple_kes.app.config_file import template_text
+from simple_kes.parameters import RANDOMIZABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "configs/simple_kes.yaml"
@@ -30,12 +33,12 @@ def rejected(text: str) -> str:
 
 def test_shipped_template_is_the_rendering_of_the_declaration():
     """configs/simple_kes.defaults.yaml is generated from PARAMETERS (python -m simple_kes template)."""
-    assert simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8") == render_template()
+    assert template_text() == render_template()
 
 
 def test_template_has_every_key_with_a_comment_and_loads_to_the_defaults():
     """Every declared key appears once in the template, with its default and a one-line comment."""
-    text = simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8")
+    text = template_text()
     for parameter in PARAMETERS:
         lines = [line for line in text.splitlines() if line.startswith(f"{parameter.name}:")]
         assert len(lines) == 1, parameter.name
@@ -46,7 +49,7 @@ def test_template_has_every_key_with_a_comment_and_loads_to_the_defaults():
 def test_readme_table_is_the_rendering_of_the_declaration():
     """The README's key table comes from the same declaration."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert render_parameter_table() in readme
+    assert parameter_table() in readme
 
 
 def test_missing_keys_take_defaults_and_present_keys_take_effect():
@@ -117,7 +120,7 @@ def test_duplicate_keys_are_an_error_not_a_silent_last_wins():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("sharpness: [0.9\n", r"line 2, column 1: not valid YAML"),
+    ("sharpness: [0.9\n", r"line 1: sharpness: column 16: not valid YAML: did not find expected ',' or ']'"),
     ("sharpness: 0.9\n  end_blend: 0.5\n", r"not valid YAML"),
     ("- sharpness\n- end_blend\n", r"the file is a list, not key: value pairs"),
     ("just text\n", r"the file is a str, not key: value pairs"),
@@ -175,7 +178,7 @@ def test_notices_flag_settings_that_do_nothing():
 
 def test_every_randomizable_parameter_has_consistent_rand_keys():
     """<name>_rand is a bool; _rand_min/_rand_max share the parameter's type and hard limits."""
-    for parameter in simple_kes.parameters.RANDOMIZABLE:
+    for parameter in RANDOMIZABLE:
         flag, low, high = (BY_NAME[f"{parameter.name}{suffix}"] for suffix in ("_rand", "_rand_min", "_rand_max"))
         assert flag.kind is bool and flag.default is False
         assert low.kind is high.kind is parameter.kind

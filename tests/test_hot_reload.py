@@ -18,12 +18,14 @@ import pytest
 import yaml
 
 import simple_kes
-from simple_kes import ConfigError, ConfigManager, KesConfig, LoadResult
-from simple_kes import config_file
+from simple_kes import ConfigError, KesConfig
+from simple_kes.app.manager import ConfigManager, LoadResult
+from simple_kes.app import config_file
+from simple_kes.app.config_file import template_text
 
 EVENT_TIMEOUT = 5.0  # the longest we wait for a notification that must come
 QUIET = 0.3  # how long "nothing more arrives" is watched for
-TEMPLATE = simple_kes.TEMPLATE_PATH.read_text(encoding="utf-8")
+TEMPLATE = template_text()
 DEFAULT_SHARPNESS = KesConfig().sharpness
 
 

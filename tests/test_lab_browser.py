@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import simple_kes
+from simple_kes.app.config_file import read_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -106,7 +107,7 @@ def test_slider_redraws_save_writes_the_yaml_and_the_page_follows_the_file(page,
     first = kes_curve(page)
     set_control(page, "sharpness", "0.8")
     second = wait_for_new_curve(page, first)
-    assert simple_kes.read_config(config_path).sharpness == 0.95, "nothing is saved before Save"
+    assert read_config(config_path).sharpness == 0.95, "nothing is saved before Save"
 
     page.locator("#kes_save").click()
     page.wait_for_function("() => [...document.querySelectorAll('#kes_save_result')]"

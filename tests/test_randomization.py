@@ -9,7 +9,7 @@ import torch
 
 from simple_kes import ConfigError, KesConfig, KesScheduler, sigmas_for_config
 from simple_kes.randomization import draw_parameters
-from simple_kes.scheduler import resolve
+from simple_kes.generation import resolve
 
 SD_RANGE = (0.0292, 14.6146)
 

@@ -110,7 +110,7 @@ def test_rho_is_the_rho_of_k_diffusions_karras_curve(rho):
 
 def test_a_rho_too_small_for_the_range_is_a_clear_error():
     """sigma_max ** (1 / rho) overflows a float for a tiny rho: a ValueError naming rho, not an OverflowError."""
-    with pytest.raises(ValueError, match=r"overflows for n=10: rho=0.001 is too small .* raise rho"):
+    with pytest.raises(ValueError, match=r"overflows for 10 steps: rho=0.001 is too small .* raise rho"):
         get_sigmas_karras_exponential(10, 0.0292, 1000.0, rho=0.001)
 
 
@@ -122,7 +122,7 @@ def test_honours_the_device_argument():
 
 def test_webui_entry_point_accepts_the_webui_keywords_and_ignores_others():
     """The WebUI calls function(n=, sigma_min=, sigma_max=, device=) and may add rho or inner_model."""
-    sigmas = simple_kes.scheduler.sigmas_for_config(12, *SD_RANGE, simple_kes.KesConfig())[0]
+    sigmas = simple_kes.generation.sigmas_for_config(12, *SD_RANGE, simple_kes.KesConfig())[0]
     entry = simple_kes.KesScheduler(simple_kes.KesConfig)
     same = entry(n=12, sigma_min=SD_RANGE[0], sigma_max=SD_RANGE[1], device="cpu", rho=7.0, inner_model=object())
     assert torch.equal(same, sigmas)
@@ -178,7 +178,7 @@ def test_sigma_max_factor_that_empties_the_range_is_rejected():
 ])
 def test_a_config_that_would_make_sigmas_rise_is_rejected_with_the_culprit(shape, n, culprit):
     """Non-monotone output is never returned: the error names the parameter and a safe range."""
-    with pytest.raises(ValueError, match=r"would not be strictly decreasing for n=%d" % n) as error:
+    with pytest.raises(ValueError, match=r"would not be strictly decreasing for %d steps" % n) as error:
         get_sigmas_karras_exponential(n, *SD_RANGE, **shape)
     assert error.match(culprit)
 

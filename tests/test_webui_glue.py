@@ -16,7 +16,11 @@ import httpx
 from fastapi import FastAPI
 
 import simple_kes
-from simple_kes import presets, webui_data
+from simple_kes.app import presets
+from simple_kes.app import webui_options as webui_data
+from simple_kes.app import config_file, default_config
+from simple_kes.app.config_file import read_config
+from simple_kes.parameters import AXIS_PARAMETERS, CONTROL_PARAMETERS
 from webui_harness import WebUI, fresh_stub_modules
 
 LABEL = webui_data.SCHEDULER_LABEL
@@ -25,11 +29,11 @@ LABEL = webui_data.SCHEDULER_LABEL
 @pytest.fixture
 def kes_file(config_path, monkeypatch):
     """The user's config for this test; the process-wide manager is made anew for it."""
-    monkeypatch.setenv(simple_kes.config_file.CONFIG_PATH_VARIABLE, str(config_path))
-    monkeypatch.setattr(simple_kes, "_default_manager", None)
+    monkeypatch.setenv(config_file.CONFIG_PATH_VARIABLE, str(config_path))
+    monkeypatch.setattr(default_config, "_manager", None)
     yield config_path
-    if simple_kes._default_manager is not None:
-        simple_kes._default_manager.stop()
+    if default_config.existing_manager() is not None:
+        default_config.existing_manager().stop()
 
 
 @pytest.fixture
@@ -77,11 +81,11 @@ def test_reload_ui_leaves_exactly_one_daemon_observer(webui):
         webui.reload_ui(FastAPI())
     reloaders = [t for t in threading.enumerate() if t.name == "simple_kes-config-reload"]
     assert len(reloaders) == 1
-    assert simple_kes.default_manager()._observer.daemon and reloaders[0].daemon
+    assert default_config.default_manager()._observer.daemon and reloaders[0].daemon
 
 
 def test_script_unloaded_stops_the_observer(webui):
-    manager = simple_kes.default_manager()
+    manager = default_config.default_manager()
     webui.shutdown()
     assert not manager.watching
     assert not [t for t in threading.enumerate() if t.name == "simple_kes-config-reload"]
@@ -114,13 +118,17 @@ def test_inert_on_a_webui_without_sd_schedulers(kes_file, capsys):
     assert output.count("\n") == 1 and "no modules/sd_schedulers.py" in output
     assert [data.module for data in webui.scripts.scripts_data if data.module is webui.extension] == []
     assert all(not callbacks for callbacks in webui.callbacks.callback_map.values())
-    assert simple_kes._default_manager is None or not simple_kes._default_manager.watching
+    assert default_config.existing_manager() is None or not default_config.existing_manager().watching
 
 
 def test_settings_section_has_a_real_component_for_every_key(webui):
-    """Every config key: a slider or checkbox with the declared range, showing the value in force."""
+    """Every key that does something: a slider or checkbox with the declared range, showing the value in force.
+
+    The retired key gets no control: a slider would suggest it does something.
+    """
     components = webui.settings_components
-    for parameter in simple_kes.PARAMETERS:
+    assert "kes_early_stopping_threshold" not in components
+    for parameter in CONTROL_PARAMETERS:
         component = components[webui_data.option_key(parameter.name)]
         if parameter.kind is bool:
             assert isinstance(component, gr.Checkbox)
@@ -134,7 +142,7 @@ def test_settings_section_has_a_real_component_for_every_key(webui):
 def test_slider_range_widens_to_show_a_value_outside_it(webui, kes_file):
     text = kes_file.read_text().replace("smooth_blend_factor: 11.0", "smooth_blend_factor: 80.0")
     kes_file.write_text(text)
-    simple_kes.default_manager().load()
+    default_config.default_manager().load()
     webui.reload_ui(FastAPI())
     slider = webui.settings_components["kes_smooth_blend_factor"]
     assert slider.value == 80.0 and slider.maximum >= 80.0
@@ -163,24 +171,24 @@ def test_apply_settings_refuses_a_rejected_value_and_writes_nothing(webui, kes_f
 
 def test_apply_settings_does_not_revert_an_edit_made_in_the_yaml(webui, kes_file):
     """Components still showing what they were built with do not overwrite a newer value from the file."""
-    results = reloaded(simple_kes.default_manager())
+    results = reloaded(default_config.default_manager())
     kes_file.write_text(kes_file.read_text().replace("sharpness: 0.95", "sharpness: 0.85"))
     wait_for(results, lambda r: r.config.sharpness == 0.85)
     webui.apply_settings({"kes_end_blend": 0.55})
-    config = simple_kes.read_config(kes_file)
+    config = read_config(kes_file)
     assert (config.sharpness, config.end_blend) == (0.85, 0.55)
 
 
 def test_none_means_the_models_value_and_zero_stands_for_it_in_settings(webui, kes_file):
     webui.apply_settings({"kes_sigma_min": 0.05})
-    assert simple_kes.read_config(kes_file).sigma_min == 0.05
+    assert read_config(kes_file).sigma_min == 0.05
     webui.settings_components["kes_sigma_min"].value = 0.05
     webui.apply_settings({"kes_sigma_min": 0.0})
-    assert simple_kes.read_config(kes_file).sigma_min is None
+    assert read_config(kes_file).sigma_min is None
 
 
 def test_yaml_edit_is_used_by_the_next_generation_without_restart(webui, kes_file):
-    results = reloaded(simple_kes.default_manager())
+    results = reloaded(default_config.default_manager())
     kes_file.write_text(kes_file.read_text().replace("start_blend: 0.1", "start_blend: 0.3"))
     wait_for(results, lambda r: r.config.start_blend == 0.3)
     _, (sigmas,) = webui.txt2img(scheduler=LABEL)
@@ -189,7 +197,7 @@ def test_yaml_edit_is_used_by_the_next_generation_without_restart(webui, kes_fil
 
 
 def test_broken_yaml_keeps_the_last_good_config_and_shows_the_error(webui, kes_file, capsys):
-    results = reloaded(simple_kes.default_manager())
+    results = reloaded(default_config.default_manager())
     kes_file.write_text("sharpness: [oops\n")
     wait_for(results, lambda r: r.error is not None)
     assert "not valid YAML" in capsys.readouterr().out
@@ -272,7 +280,7 @@ def test_override_settings_apply_to_one_request_only(webui, kes_file):
 def test_xyz_axes_use_the_live_module_and_are_not_duplicated_by_reloads(webui):
     webui.reload_ui(FastAPI())
     labels = [option.label for option in webui.xyz.axis_options]
-    for parameter in webui_data.AXIS_PARAMETERS:
+    for parameter in AXIS_PARAMETERS:
         assert labels.count(webui_data.axis_label(parameter)) == 1
     ours = [o for o in webui.xyz.axis_options if o.label.startswith("KES ")]
     assert all(type(o) is webui.xyz.AxisOption for o in ours)
@@ -297,7 +305,7 @@ def test_xyz_cells_do_not_leak_kes_keys_into_the_next_cell(webui):
 
 def test_xyz_axis_rejects_values_outside_the_hard_limits(webui):
     axis = next(o for o in webui.xyz.axis_options if o.label == "KES sharpness")
-    with pytest.raises(ValueError, match="KES sharpness: -1 is out of range; allowed: a number > 0"):
+    with pytest.raises(ValueError, match="KES sharpness: sharpness: -1 is out of range; allowed: a number > 0"):
         axis.confirm(None, [0.9, -1])
 
 
@@ -317,7 +325,7 @@ def test_api_route_reports_the_config_in_force_its_file_and_the_last_error(webui
     body = get_json(app, "/karras-exponential/v1/config")
     assert body["config"] == simple_kes.KesConfig().to_dict()
     assert body["source"] == str(kes_file) and body["last_error"] is None
-    results = reloaded(simple_kes.default_manager())
+    results = reloaded(default_config.default_manager())
     kes_file.write_text("sharpness: -1\n")
     wait_for(results, lambda r: r.error is not None)
     body = get_json(app, "/karras-exponential/v1/config")
@@ -332,7 +340,7 @@ def test_options_exist_without_the_settings_callback_for_nowebui(kes_file):
     try:
         assert "kes_sharpness" in webui.shared.opts.data_labels
         assert webui.shared.opts.set("kes_sharpness", 0.9, is_api=True)
-        assert simple_kes.read_config(kes_file).sharpness == 0.9
+        assert read_config(kes_file).sharpness == 0.9
     finally:
         webui.shutdown()
 
@@ -347,7 +355,7 @@ def test_txt2img_and_img2img_get_the_tuning_panel_in_an_accordion(webui):
 
 
 def test_status_line_escapes_what_the_file_contains(webui, kes_file):
-    results = reloaded(simple_kes.default_manager())
+    results = reloaded(default_config.default_manager())
     kes_file.write_text("sharpness: <script>alert(1)</script>\n")
     wait_for(results, lambda r: r.error is not None)
     assert "<script>" not in webui.shared.opts.kes_status and "&lt;script&gt;" in webui.shared.opts.kes_status
@@ -360,18 +368,18 @@ def test_settings_preset_choice_applies_a_preset_to_the_yaml(webui, kes_file):
     webui.settings_components["kes_sharpness"].value = 0.9
     webui.settings_components["kes_start_blend_rand"].value = True
     webui.apply_settings({"kes_preset": "faithful"})
-    config = simple_kes.read_config(kes_file)
+    config = read_config(kes_file)
     assert config.sharpness == 0.95 and config.start_blend_rand is True
     webui.settings_components["kes_preset"].value = "faithful"
     webui.apply_settings({"kes_sharpness": 0.85})
-    assert simple_kes.read_config(kes_file).sharpness == 0.85, "an unchanged preset choice is not applied again"
+    assert read_config(kes_file).sharpness == 0.85, "an unchanged preset choice is not applied again"
 
 
 def test_apply_from_a_page_opened_before_a_yaml_edit_keeps_the_edit_but_real_changes_go_through(webui, kes_file):
-    results = reloaded(simple_kes.default_manager())
+    results = reloaded(default_config.default_manager())
     kes_file.write_text(kes_file.read_text().replace("sharpness: 0.95", "sharpness: 0.85"))
     wait_for(results, lambda r: r.config.sharpness == 0.85)
     webui.apply_settings({})  # the page still shows 0.95 for sharpness
-    assert simple_kes.read_config(kes_file).sharpness == 0.85
+    assert read_config(kes_file).sharpness == 0.85
     webui.apply_settings({"kes_sharpness": 0.8})  # a value the user actually chose
-    assert simple_kes.read_config(kes_file).sharpness == 0.8
+    assert read_config(kes_file).sharpness == 0.8

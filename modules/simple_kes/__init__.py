@@ -1,50 +1,42 @@
-"""Simple Karras Exponential Scheduler ("Simple KES") for k-diffusion and the Stable Diffusion WebUI.
+"""Simple Karras Exponential Scheduler ("Simple KES") for k-diffusion: the light core.
 
 The schedule blends k-diffusion's Karras and Exponential schedules through a sigmoid, scales it by
 interpolated step-size and noise-scale factors and sharpens it near sigma_min
-(``simple-kes-writeup.txt``). Nothing here imports the WebUI; the glue lives in ``scripts/``.
+(``simple-kes-writeup.txt``). The core imports only the standard library, NumPy, torch and
+k-diffusion, and those only when a name that needs them is first used, so that ``import
+simple_kes`` (and the command line's ``--help``) costs nothing. Config files, hot reload, presets,
+the command line and the pages live in ``simple_kes.app``; the WebUI glue in ``scripts/``.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-import threading
+from typing import Any
 
-from .config import ConfigError, KesConfig, Problem
-from .config_file import TEMPLATE_PATH, read_config, save_config, user_config_path
-from .manager import ConfigManager, LoadResult
-from .parameters import BY_NAME, PARAMETERS, Parameter
-from .schedule import SD_SIGMA_MAX, SD_SIGMA_MIN, get_sigmas_karras_exponential
-from .scheduler import KesScheduler, ScheduleRecord, sigmas_for_config
+# Public name -> the core module that defines it, imported on first use (PEP 562).
+_EXPORTS = {
+    "BY_NAME": "parameters", "PARAMETERS": "parameters", "Parameter": "parameters", "Role": "parameters",
+    "SD_SIGMA_MAX": "parameters", "SD_SIGMA_MIN": "parameters", "with_role": "parameters",
+    "ConfigError": "config", "KesConfig": "config", "Problem": "config",
+    "validate": "validation",
+    "compute_sigmas": "schedule", "get_sigmas_karras_exponential": "schedule",
+    "KesScheduler": "generation", "ScheduleRecord": "generation", "sigmas_for_config": "generation",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = [
-    "BY_NAME", "ConfigError", "ConfigManager", "KesConfig", "KesScheduler", "LoadResult", "PARAMETERS",
-    "Parameter", "Problem", "SD_SIGMA_MAX", "SD_SIGMA_MIN", "ScheduleRecord", "TEMPLATE_PATH",
-    "default_manager", "default_scheduler", "get_sigmas_karras_exponential", "read_config", "save_config",
-    "sigmas_for_config", "simple_karras_exponential_scheduler", "user_config_path",
-]
-
-# A library stays quiet unless its user configures logging; the CLI and the WebUI glue print
-# load errors themselves.
+# A library stays quiet unless its user configures logging; the command line and the WebUI glue
+# print load errors themselves.
 logging.getLogger("simple_kes").addHandler(logging.NullHandler())
 
-_default_manager: ConfigManager | None = None
-_default_manager_lock = threading.Lock()
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'simple_kes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
-def default_manager() -> ConfigManager:
-    """The process-wide manager of the user's config file, loaded on first use (not yet watching)."""
-    global _default_manager
-    with _default_manager_lock:
-        if _default_manager is None:
-            _default_manager = ConfigManager(user_config_path())
-            _default_manager.load()
-        return _default_manager
-
-
-default_scheduler = KesScheduler(lambda: default_manager().config)
-
-
-def simple_karras_exponential_scheduler(n, sigma_min, sigma_max, device="cpu", **kwargs):
-    """The WebUI's scheduler signature: the config in force, over the model's sigma range."""
-    return default_scheduler(n=n, sigma_min=sigma_min, sigma_max=sigma_max, device=device, **kwargs)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

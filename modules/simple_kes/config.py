@@ -1,8 +1,9 @@
-"""The typed, frozen configuration object and its validation.
+"""The typed, frozen configuration object, its problems and the rules that need no schedule.
 
 ``KesConfig`` has one field per key in ``parameters.PARAMETERS`` and refuses to exist with a value
-outside the hard limits. Schedule-level checks (would these values give a strictly decreasing
-schedule?) live in ``schedule.check_config_schedules`` because they need the schedule itself.
+outside the hard limits or against a cross-key rule. ``validation.validate`` adds the step sweep
+(would these values give a valid schedule?) and is what every entry point calls. Standard library
+only.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import dataclasses
 import difflib
 from typing import Any, Iterable, Mapping
 
-from .parameters import BY_NAME, PARAMETERS, RANDOMIZABLE, Parameter
+from .parameters import BY_NAME, PARAMETERS, RANDOMIZABLE, RandomPart, random_key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,23 +37,24 @@ class ConfigError(ValueError):
         self.source = source
         super().__init__("\n".join(problem.format(source) for problem in self.problems))
 
-    def with_source(self, source: str, lines: Mapping[str, int] | None = None) -> "ConfigError":
-        """The same problems, naming the file and, where known, the line of each key."""
+    def with_source(self, source: str | None, lines: Mapping[str, int] | None = None) -> "ConfigError":
+        """The same problems naming ``source`` and, where known, each key's line, in line order."""
         lines = lines or {}
         problems = [dataclasses.replace(p, line=p.line or lines.get(p.key)) for p in self.problems]
-        return ConfigError(problems, source)
+        # Problems without a line (whole-file ones) keep their place after the located ones.
+        problems = sorted(problems, key=lambda problem: (problem.line is None, problem.line or 0))
+        return ConfigError(problems, source if source is not None else self.source)
 
 
 class _ConfigMethods:
     """Behaviour shared by every ``KesConfig`` (the fields come from the declaration)."""
 
     def __post_init__(self) -> None:
-        problems = [Problem(p.name, message) for p in PARAMETERS
-                    if (message := p.check(getattr(self, p.name))) is not None]
+        problems = key_problems(self.to_dict())
         if not problems:
             for parameter in PARAMETERS:
                 object.__setattr__(self, parameter.name, parameter.coerce(getattr(self, parameter.name)))
-            problems = _cross_key_problems(self)
+            problems = cross_key_problems(self)
         if problems:
             raise ConfigError(problems)
 
@@ -66,11 +68,13 @@ class _ConfigMethods:
         return {name: value for name, value in self.to_dict().items() if getattr(other, name) != value}
 
     def with_values(self, values: Mapping[str, Any]) -> "KesConfig":
-        """A validated copy with ``values`` replaced; unknown keys are an error."""
-        unknown = [unknown_key_problem(key) for key in values if key not in BY_NAME]
-        if unknown:
-            raise ConfigError(unknown)
-        return dataclasses.replace(self, **values)
+        """A copy with ``values`` replaced, checked by the per-key and cross-key rules."""
+        return config_from_mapping(dict(values), self)
+
+    def sigma_range(self, model_sigma_min: float, model_sigma_max: float) -> tuple[float, float]:
+        """The model's sigma range unless this config overrides an end of it."""
+        return (model_sigma_min if self.sigma_min is None else self.sigma_min,
+                model_sigma_max if self.sigma_max is None else self.sigma_max)
 
     def notices(self) -> list[str]:
         """Things that are allowed but probably not what the user meant."""
@@ -78,10 +82,10 @@ class _ConfigMethods:
         for parameter in PARAMETERS:
             if parameter.retired and getattr(self, parameter.name) != parameter.default:
                 notes.append(f"{parameter.name} is set but has no effect: {parameter.help}")
-        enabled = [p.name for p in RANDOMIZABLE if getattr(self, f"{p.name}_rand")]
+        switches = [random_key(p, RandomPart.SWITCH) for p in RANDOMIZABLE]
+        enabled = [name for name in switches if getattr(self, name)]
         if enabled and not self.randomize:
-            notes.append(f"{', '.join(n + '_rand' for n in enabled)} set, but randomize is false: "
-                         "nothing is randomized")
+            notes.append(f"{', '.join(enabled)} set, but randomize is false: nothing is randomized")
         return notes
 
 
@@ -95,15 +99,27 @@ KesConfig = dataclasses.make_dataclass(
 )
 
 
-def _cross_key_problems(config: Any) -> list[Problem]:
+def key_problems(values: Mapping[Any, Any]) -> list[Problem]:
+    """Per-key rules: every key known, every value within its hard limits (in the order given)."""
+    problems = []
+    for key, value in values.items():
+        if key not in BY_NAME:
+            problems.append(unknown_key_problem(key))
+        elif (message := BY_NAME[key].check(value)) is not None:
+            problems.append(Problem(key, message))
+    return problems
+
+
+def cross_key_problems(config: Any) -> list[Problem]:
+    """Rules between keys of a config whose values each passed ``key_problems``."""
     problems = []
     if config.sigma_min is not None and config.sigma_max is not None and config.sigma_min >= config.sigma_max:
         problems.append(Problem("sigma_min", f"{config.sigma_min:g} must be below sigma_max ({config.sigma_max:g})"))
     for parameter in RANDOMIZABLE:
-        low, high = getattr(config, f"{parameter.name}_rand_min"), getattr(config, f"{parameter.name}_rand_max")
+        low_key, high_key = random_key(parameter, RandomPart.LOW), random_key(parameter, RandomPart.HIGH)
+        low, high = getattr(config, low_key), getattr(config, high_key)
         if low > high:
-            problems.append(Problem(f"{parameter.name}_rand_min",
-                                    f"{low:g} is above {parameter.name}_rand_max ({high:g})"))
+            problems.append(Problem(low_key, f"{low:g} is above {high_key} ({high:g})"))
     return problems
 
 
@@ -120,66 +136,14 @@ def unknown_key_problem(key: Any) -> Problem:
 
 
 def config_from_mapping(mapping: Any, base: Any = None) -> Any:
-    """Build a config from parsed YAML; keys that are missing take ``base``'s values (the defaults).
+    """A config from key: value pairs over ``base`` (the defaults): per-key and cross-key rules only.
 
-    Raises ConfigError listing every problem at once.
+    Raises ConfigError listing every problem at once; ``validation.validate`` also sweeps the steps.
     """
     if not isinstance(mapping, dict):
         kind = "empty" if mapping is None else f"a {type(mapping).__name__}, not key: value pairs"
         raise ConfigError([Problem(None, f"the file is {kind}")])
-    base = base or KesConfig()
-    problems = [unknown_key_problem(key) for key in mapping if key not in BY_NAME]
-    known = {key: value for key, value in mapping.items() if key in BY_NAME}
-    problems += [Problem(key, message) for key, value in known.items()
-                 if (message := BY_NAME[key].check(value)) is not None]
+    problems = key_problems(mapping)
     if problems:
         raise ConfigError(problems)
-    return dataclasses.replace(base, **known)
-
-
-def render_template() -> str:
-    """The default YAML file: every key with its default and a one-line comment."""
-    lines = [
-        "# Karras Exponential (Simple KES) settings.",
-        "# The WebUI reloads this file when you save it; a broken edit keeps the last good values.",
-        "# Each line: key: default  # allowed values; suggested range. What it does.",
-        "",
-    ]
-    lines += [template_line(p) for p in PARAMETERS if not p.name.endswith(("_rand", "_rand_min", "_rand_max"))]
-    lines += [
-        "",
-        "# Randomization: with randomize: true, each <name>_rand: true draws <name> uniformly",
-        "# from [<name>_rand_min, <name>_rand_max], seeded by the image seed and written to the infotext.",
-    ]
-    for parameter in RANDOMIZABLE:
-        lines += [template_line(BY_NAME[f"{parameter.name}{suffix}"]) for suffix in ("_rand", "_rand_min", "_rand_max")]
-    return "\n".join(lines) + "\n"
-
-
-def template_line(parameter: Parameter) -> str:
-    comment = f"allowed: {parameter.describe_limits()}"
-    if parameter.suggested:
-        comment += f"; suggested {_yaml_value(parameter.suggested[0])}-{_yaml_value(parameter.suggested[1])}"
-    return f"{parameter.name}: {_yaml_value(parameter.default)}  # {comment}. {parameter.help}"
-
-
-def _yaml_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
-
-
-def render_parameter_table() -> str:
-    """The README's table of keys, from the declaration."""
-    rows = ["| key | default | allowed (hard limit) | suggested | what it does |", "|---|---|---|---|---|"]
-    for p in PARAMETERS:
-        if p.name.endswith(("_rand", "_rand_min", "_rand_max")):
-            continue
-        suggested = f"{_yaml_value(p.suggested[0])} to {_yaml_value(p.suggested[1])}" if p.suggested else ""
-        rows.append(f"| `{p.name}` | `{_yaml_value(p.default)}` | {p.describe_limits()} | {suggested} | {p.help} |")
-    rows += ["", "| randomizable key | default `_rand_min` | default `_rand_max` |", "|---|---|---|"]
-    rows += [f"| `{p.name}` | `{_yaml_value(p.random_range[0])}` | `{_yaml_value(p.random_range[1])}` |"
-             for p in RANDOMIZABLE]
-    return "\n".join(rows) + "\n"
+    return dataclasses.replace(base or KesConfig(), **mapping)

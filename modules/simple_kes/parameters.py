@@ -1,8 +1,10 @@
 """The one declaration of every Simple KES setting.
 
-Validation, the YAML template's comments, the README table, randomization and the WebUI's
-Settings sliders are all derived from ``PARAMETERS``. Defaults and suggested ranges follow
-``simple-kes-writeup.txt`` ("Configurable Parameters"); see the README for where we differ.
+Validation, the YAML template, the docs' tables, randomization, presets, the infotext, the X/Y/Z
+axes and every slider or widget are derived from ``PARAMETERS``: each parameter states its roles,
+and every subset of parameters is ``with_role(...)`` of this one tuple. Defaults and suggested
+ranges follow ``simple-kes-writeup.txt`` ("Configurable Parameters"); docs/decisions.md says where
+we differ. Standard library only: the command line reads it without importing torch.
 
 Two kinds of range are kept apart:
 - *hard limits* (``minimum``/``maximum``): what keeps a schedule valid. Validation enforces only these.
@@ -13,10 +15,45 @@ Two kinds of range are kept apart:
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 from typing import Any
 
 INFINITY = math.inf
+# Stable Diffusion 1.x/2.x/SDXL discrete sigma range, used where no model is at hand.
+SD_SIGMA_MIN = 0.0292
+SD_SIGMA_MAX = 14.6146
+
+
+class Role(enum.Enum):
+    """What a parameter is for. Each has exactly one of the first four; the last three are uses."""
+
+    SHAPE = "schedule shape"  # a keyword argument of the schedule function
+    MODEL_RANGE = "model range"  # overrides one end of the model's sigma range
+    RANDOMIZATION = "randomization"  # the master switch and the <name>_rand* keys of the seeded draws
+    RETIRED = "retired"  # accepted so old files load; has no effect
+    AXIS = "X/Y/Z axis"  # offered as an X/Y/Z plot axis
+    INFOTEXT = "infotext"  # written to an image's infotext when it differs from the default
+    PRESET = "preset"  # decided by a preset (applying one sets it)
+
+
+KINDS = (Role.SHAPE, Role.MODEL_RANGE, Role.RANDOMIZATION, Role.RETIRED)
+# The role sets in use, named for what they describe.
+SHAPE_KNOB = frozenset({Role.SHAPE, Role.AXIS, Role.INFOTEXT, Role.PRESET})
+MODEL_RANGE_OVERRIDE = frozenset({Role.MODEL_RANGE, Role.INFOTEXT, Role.PRESET})
+RANDOMIZATION_KEY = frozenset({Role.RANDOMIZATION})
+# The master switch is recorded in the infotext once a draw turned it off, so that pasting the drawn
+# values back never draws again from the randomization keys of the file in force.
+RANDOMIZATION_SWITCH = frozenset({Role.RANDOMIZATION, Role.INFOTEXT})
+RETIRED_KEY = frozenset({Role.RETIRED})
+
+
+class RandomPart(enum.Enum):
+    """Which of a randomizable parameter's three keys a randomization key is."""
+
+    SWITCH = "_rand"
+    LOW = "_rand_min"
+    HIGH = "_rand_max"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,11 +72,28 @@ class Parameter:
     ui_range: tuple[float, float] = (0.0, 1.0)
     ui_step: float = 0.01
     random_range: tuple[float, float] | None = None  # default <name>_rand_min/max; None = not randomizable
-    retired: bool = False  # accepted for old configs, has no effect (see README)
+    roles: frozenset[Role] = SHAPE_KNOB
+    # For a randomization key: the parameter it randomizes and which of its keys it is.
+    randomizes: str | None = None
+    random_part: RandomPart | None = None
+
+    def __post_init__(self) -> None:
+        kinds = [role for role in KINDS if role in self.roles]
+        if len(kinds) != 1:
+            raise TypeError(f"{self.name}: needs exactly one of {[k.value for k in KINDS]}, has {kinds}")
+        if (self.randomizes is None) != (self.random_part is None):
+            raise TypeError(f"{self.name}: randomizes and random_part go together")
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
 
     @property
     def randomizable(self) -> bool:
         return self.random_range is not None
+
+    @property
+    def retired(self) -> bool:
+        return Role.RETIRED in self.roles
 
     def describe_limits(self) -> str:
         """The hard limits in words, for error messages and the README."""
@@ -90,15 +144,17 @@ def _format_number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-_SCHEDULE_PARAMETERS = (
+_DECLARED = (
     Parameter(
         "sigma_min", float, None, optional=True, minimum=0.0, minimum_exclusive=True,
         suggested=(0.01, 0.1), ui_range=(0.0, 1.0), ui_step=0.001, random_range=(0.001, 0.05),
+        roles=MODEL_RANGE_OVERRIDE,
         help="Lowest sigma of the blended schedules; null uses the model's (about 0.0292 for SD 1.x/SDXL).",
     ),
     Parameter(
         "sigma_max", float, None, optional=True, minimum=0.0, minimum_exclusive=True,
         suggested=(10.0, 60.0), ui_range=(0.0, 100.0), ui_step=0.1, random_range=(10.0, 60.0),
+        roles=MODEL_RANGE_OVERRIDE,
         help="Highest sigma before sigma_max_factor; null uses the model's (about 14.61 for SD 1.x/SDXL).",
     ),
     Parameter(
@@ -166,12 +222,12 @@ _SCHEDULE_PARAMETERS = (
         help="Multiplies every sigma below 1.5 x sigma_min; below 1 ends lower and crisper, 1 is off.",
     ),
     Parameter(
-        "early_stopping_threshold", float, 0.01, minimum=0.0, suggested=(0.005, 0.02), retired=True,
+        "early_stopping_threshold", float, 0.01, minimum=0.0, suggested=(0.005, 0.02), roles=RETIRED_KEY,
         ui_range=(0.0, 0.1), ui_step=0.001,
-        help="Retired: has no effect, because the WebUI needs exactly steps + 1 sigmas (see README).",
+        help="Retired: has no effect, because the WebUI needs exactly steps + 1 sigmas (docs/decisions.md).",
     ),
     Parameter(
-        "randomize", bool, True,
+        "randomize", bool, True, roles=RANDOMIZATION_SWITCH,
         help="Master switch: a value is drawn only where this and its <name>_rand are both true.",
     ),
 )
@@ -184,17 +240,49 @@ def _random_parameters(parameter: Parameter) -> tuple[Parameter, ...]:
         kind=parameter.kind, minimum=parameter.minimum, maximum=parameter.maximum,
         minimum_exclusive=parameter.minimum_exclusive, ui_range=parameter.ui_range, ui_step=parameter.ui_step,
     )
+
+    def key(part: RandomPart, **fields) -> Parameter:
+        return Parameter(f"{parameter.name}{part.value}", roles=RANDOMIZATION_KEY, randomizes=parameter.name,
+                         random_part=part, **fields)
+
     return (
-        Parameter(f"{parameter.name}_rand", bool, False,
-                  help=f"Draw {parameter.name} from its random range (needs randomize: true)."),
-        Parameter(f"{parameter.name}_rand_min", default=low, help=f"Lowest random {parameter.name}.", **limits),
-        Parameter(f"{parameter.name}_rand_max", default=high, help=f"Highest random {parameter.name}.", **limits),
+        key(RandomPart.SWITCH, kind=bool, default=False,
+            help=f"Draw {parameter.name} from its random range (needs randomize: true)."),
+        key(RandomPart.LOW, default=low, help=f"Lowest random {parameter.name}.", **limits),
+        key(RandomPart.HIGH, default=high, help=f"Highest random {parameter.name}.", **limits),
     )
 
 
-SCHEDULE_PARAMETERS: tuple[Parameter, ...] = _SCHEDULE_PARAMETERS
-RANDOMIZABLE: tuple[Parameter, ...] = tuple(p for p in _SCHEDULE_PARAMETERS if p.randomizable)
-PARAMETERS: tuple[Parameter, ...] = _SCHEDULE_PARAMETERS + tuple(
+RANDOMIZABLE: tuple[Parameter, ...] = tuple(p for p in _DECLARED if p.randomizable)
+PARAMETERS: tuple[Parameter, ...] = _DECLARED + tuple(
     key for parameter in RANDOMIZABLE for key in _random_parameters(parameter)
 )
 BY_NAME: dict[str, Parameter] = {parameter.name: parameter for parameter in PARAMETERS}
+
+
+def with_role(role: Role) -> tuple[Parameter, ...]:
+    """The parameters that have ``role``, in declaration order."""
+    return tuple(p for p in PARAMETERS if p.has(role))
+
+
+def random_key(parameter: Parameter, part: RandomPart) -> str:
+    """The name of one of a randomizable parameter's keys (``sharpness_rand_min``, ...)."""
+    return f"{parameter.name}{part.value}"
+
+
+def is_random_key(parameter: Parameter) -> bool:
+    """Whether this is one of the <name>_rand* keys (not the master switch)."""
+    return parameter.randomizes is not None
+
+
+# The subsets the rest of the package uses, each derived from the roles.
+SHAPE_PARAMETERS = with_role(Role.SHAPE)
+MODEL_RANGE_PARAMETERS = with_role(Role.MODEL_RANGE)
+AXIS_PARAMETERS = with_role(Role.AXIS)
+INFOTEXT_PARAMETERS = with_role(Role.INFOTEXT)
+PRESET_PARAMETERS = with_role(Role.PRESET)
+# The keys a user interface offers a control for (Settings, the panel): all but the retired ones.
+CONTROL_PARAMETERS = tuple(p for p in PARAMETERS if not p.retired)
+# Where the YAML template and the panel put each key: the schedule's own keys, then randomization.
+MAIN_PARAMETERS = tuple(p for p in PARAMETERS if not is_random_key(p))
+RANDOM_KEYS = tuple(p for p in PARAMETERS if is_random_key(p))

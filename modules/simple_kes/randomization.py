@@ -12,7 +12,7 @@ import random
 import secrets
 from typing import Any
 
-from .parameters import RANDOMIZABLE
+from .parameters import BY_NAME, RANDOMIZABLE, RandomPart, random_key
 
 # Drawn values are rounded before use so that the number written to the infotext, pasted back,
 # gives bit-identical sigmas.
@@ -31,7 +31,7 @@ def enabled_parameters(config: Any) -> list[str]:
     """Names of the parameters this config randomizes."""
     if not config.randomize:
         return []
-    return [p.name for p in RANDOMIZABLE if getattr(config, f"{p.name}_rand")]
+    return [p.name for p in RANDOMIZABLE if getattr(config, random_key(p, RandomPart.SWITCH))]
 
 
 def draw_parameters(config: Any, seed: int | None = None) -> Draw:
@@ -45,7 +45,9 @@ def draw_parameters(config: Any, seed: int | None = None) -> Draw:
 
 
 def _draw_one(config: Any, name: str, seed: int) -> Any:
-    low, high = getattr(config, f"{name}_rand_min"), getattr(config, f"{name}_rand_max")
+    parameter = BY_NAME[name]
+    low = getattr(config, random_key(parameter, RandomPart.LOW))
+    high = getattr(config, random_key(parameter, RandomPart.HIGH))
     generator = random.Random(f"simple_kes:{seed}:{name}")
     if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool):
         return generator.randint(low, high)

@@ -1,7 +1,8 @@
 """The Simple Karras Exponential schedule as a pure function over tensors.
 
 Shaped like ``k_diffusion.sampling.get_sigmas_*``: ``(n, sigma_min, sigma_max, *, knobs, device)``
-returning ``n + 1`` strictly decreasing sigmas that end in 0. No WebUI imports here.
+returning ``n + 1`` strictly decreasing sigmas that end in 0. Imports only the standard library,
+NumPy, torch and k-diffusion.
 """
 
 from __future__ import annotations
@@ -9,25 +10,28 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from typing import Any, Iterable
+import warnings
+from typing import Any
 
 import numpy as np
 import torch
-from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
 
-from .parameters import BY_NAME, SCHEDULE_PARAMETERS
+with warnings.catch_warnings():
+    # k-diffusion's package __init__ imports clip-anytorch and jsonmerge, which warn about their own
+    # deprecated dependencies (pkg_resources, jsonschema.RefResolver) on every start: nothing a user
+    # of this package can act on. Only warnings raised by those two modules are silenced.
+    warnings.filterwarnings("ignore", module=r"(clip|jsonmerge)(\.|$)")
+    from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
+
+from .parameters import BY_NAME, SD_SIGMA_MAX, SD_SIGMA_MIN, SHAPE_PARAMETERS
+
+# k-diffusion's own schedules are re-exported: importing them from here keeps its import warnings quiet.
+__all__ = ["SD_SIGMA_MAX", "SD_SIGMA_MIN", "SHAPE_DEFAULTS", "compute_sigmas", "get_sigmas_exponential",
+           "get_sigmas_karras", "get_sigmas_karras_exponential", "schedule_parts"]
 
 # The write-up sharpens "when noise is low enough for details to emerge": below 1.5 x sigma_min.
 SHARPEN_THRESHOLD = 1.5
-# Stable Diffusion 1.x/2.x/SDXL discrete sigma range, used where no model is at hand.
-SD_SIGMA_MIN = 0.0292
-SD_SIGMA_MAX = 14.6146
-
-# Keyword arguments of the schedule function: every schedule parameter except the model range
-# (passed positionally), the randomization switch and the retired early-stopping threshold.
-SHAPE_PARAMETERS = tuple(
-    p for p in SCHEDULE_PARAMETERS if p.name not in ("sigma_min", "sigma_max", "randomize") and not p.retired
-)
+# Keyword arguments of the schedule function, with the write-up's defaults.
 SHAPE_DEFAULTS = {p.name: p.default for p in SHAPE_PARAMETERS}
 
 
@@ -38,11 +42,26 @@ def get_sigmas_karras_exponential(n, sigma_min, sigma_max, *, device="cpu", **sh
     Raises ValueError, naming the argument and its allowed range, for invalid arguments or for a
     combination that would not give strictly decreasing sigmas.
     """
+    n, sigma_min, sigma_max, shape = _checked_arguments(n, sigma_min, sigma_max, shape)
+    sigmas = _cached_sigmas(n, sigma_min, sigma_max, tuple(shape.values()))
+    return torch.from_numpy(sigmas.copy()).to(device)  # a copy: callers may modify their tensor
+
+
+def compute_sigmas(n, sigma_min, sigma_max, *, device="cpu", **shape) -> torch.Tensor:
+    """``get_sigmas_karras_exponential`` computed anew, bypassing the cache of repeated requests.
+
+    For sweeps over many step counts (they would only evict the WebUI's entries) and for timing the
+    computation itself.
+    """
+    n, sigma_min, sigma_max, shape = _checked_arguments(n, sigma_min, sigma_max, shape)
+    return torch.from_numpy(_compute_sigmas(n, sigma_min, sigma_max, shape)).to(device)
+
+
+def _checked_arguments(n: Any, sigma_min: Any, sigma_max: Any,
+                       shape: dict[str, Any]) -> tuple[int, float, float, dict[str, Any]]:
     n = _check_steps(n)
     _check_sigma_range(sigma_min, sigma_max)
-    shape = _check_shape(shape)
-    sigmas = _cached_sigmas(n, float(sigma_min), float(sigma_max), tuple(shape.values()))
-    return torch.from_numpy(sigmas.copy()).to(device)  # a copy: callers may modify their tensor
+    return n, float(sigma_min), float(sigma_max), _check_shape(shape)
 
 
 def _compute_sigmas(n: int, sigma_min: float, sigma_max: float, shape: dict[str, Any]) -> np.ndarray:
@@ -106,7 +125,7 @@ def _karras(n: int, sigma_min: float, sigma_top: float, rho: float) -> np.ndarra
     try:
         return get_sigmas_karras(n=n, sigma_min=sigma_min, sigma_max=sigma_top, rho=rho).numpy()
     except OverflowError:  # sigma ** (1 / rho) on Python floats, for a tiny rho
-        raise ValueError(f"the schedule overflows for n={n}: rho={rho:g} is too small for sigma_max x "
+        raise ValueError(f"the schedule overflows for {n} steps: rho={rho:g} is too small for sigma_max x "
                          f"sigma_max_factor = {sigma_top:g}; raise rho") from None
 
 
@@ -161,13 +180,13 @@ def _monotonicity_problem(sigmas: np.ndarray, parts: dict[str, np.ndarray], shap
     if math.isfinite(sigmas[0]) and (sigmas[1:] < sigmas[:-1]).all():
         return None
     if not np.isfinite(sigmas).all():
-        return (f"the schedule overflows for n={n}: raise rho or lower sigma_max, sigma_max_factor, "
+        return (f"the schedule overflows for {n} steps: raise rho or lower sigma_max, sigma_max_factor, "
                 "initial_step_size or initial_noise_scale")
     rising = np.flatnonzero(sigmas[1:] >= sigmas[:-1])
     if len(rising) == 0:
         return None
     step = int(rising[0])
-    where = (f"the sigmas would not be strictly decreasing for n={n}: step {step + 1} has "
+    where = (f"the sigmas would not be strictly decreasing for {n} steps: step {step + 1} has "
              f"{sigmas[step + 1]:.6g} after {sigmas[step]:.6g}")
     unsharpened, sharpened = parts["unsharpened"], parts["sharpened"]
     if bool(sharpened[step + 1]) != bool(sharpened[step]) and shape["sharpness"] > 1:
@@ -188,19 +207,3 @@ def _monotonicity_problem(sigmas: np.ndarray, parts: dict[str, np.ndarray], shap
                 f"initial_noise_scale (now {final_noise:g} vs {shape['initial_noise_scale']:g}) is always safe")
     return (f"{where} (float32 cannot tell them apart); use fewer steps, a wider sigma range or rho >= 2 "
             "(a small rho over a wide range loses float32 precision near sigma_min)")
-
-
-def sweep_problem(sigma_min: float, sigma_max: float, shape: dict[str, Any],
-                  steps: Iterable[int] = range(1, 201)) -> str | None:
-    """The first step count for which these values give no valid schedule, as a message, or None.
-
-    Bypasses the cache, which is for the WebUI's repeated requests, not for a 200-entry sweep.
-    """
-    _check_sigma_range(sigma_min, sigma_max)
-    shape = _check_shape(shape)
-    for n in steps:
-        try:
-            _compute_sigmas(n, sigma_min, sigma_max, shape)
-        except ValueError as error:
-            return str(error)
-    return None

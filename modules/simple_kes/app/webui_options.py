@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from .config import KesConfig
-from .parameters import BY_NAME, PARAMETERS, SCHEDULE_PARAMETERS, Parameter
+from ..config import KesConfig
+from ..parameters import CONTROL_PARAMETERS, INFOTEXT_PARAMETERS, Parameter
 
 SCHEDULER_NAME = "karras_exponential"
 # Neither the label nor the name is a suffix of any sampler name, so the WebUI's
@@ -20,14 +20,6 @@ SCHEDULER_LABEL = "Karras Exponential"
 SETTINGS_SECTION = ("karras_exponential", "Karras Exponential", "sd")
 OPTION_PREFIX = "kes_"
 INFOTEXT_PREFIX = "KES "
-# The keys that change the sigmas and so belong in an image's infotext.
-INFOTEXT_PARAMETERS = tuple(p for p in SCHEDULE_PARAMETERS if not p.retired)
-# X/Y/Z plot axes: the knobs people compare side by side.
-AXIS_PARAMETERS = tuple(BY_NAME[name] for name in (
-    "start_blend", "end_blend", "smooth_blend_factor", "sharpness", "initial_step_size", "final_step_size",
-    "step_size_factor", "initial_noise_scale", "final_noise_scale", "noise_scale_factor", "sigma_max_factor",
-    "rho", "update_interval",
-))
 
 
 def option_key(name: str) -> str:
@@ -63,13 +55,13 @@ def from_option_value(parameter: Parameter, value: Any) -> Any:
 
 def option_values(config: Any) -> dict[str, Any]:
     """Every Settings option key with the value the config in force gives it."""
-    return {option_key(p.name): to_option_value(p, getattr(config, p.name)) for p in PARAMETERS}
+    return {option_key(p.name): to_option_value(p, getattr(config, p.name)) for p in CONTROL_PARAMETERS}
 
 
 def overrides_from_settings(override_settings: Mapping[str, Any]) -> dict[str, Any]:
     """Our keys among a generation's ``override_settings`` (API, pasted infotext, X/Y/Z axes)."""
     overrides = {}
-    for parameter in PARAMETERS:
+    for parameter in CONTROL_PARAMETERS:
         key = option_key(parameter.name)
         if key in override_settings:
             overrides[parameter.name] = from_option_value(parameter, override_settings[key])
@@ -122,9 +114,9 @@ class SettingSpec:
 
 
 def setting_specs(config: Any) -> list[SettingSpec]:
-    """One spec per config key; slider ranges widen to show a value the file sets outside them."""
+    """One spec per key that does something; slider ranges widen to show a value the file sets outside them."""
     specs = []
-    for parameter in PARAMETERS:
+    for parameter in CONTROL_PARAMETERS:
         label = f"{parameter.name.replace('_', ' ').capitalize()} ({parameter.name})"
         info = parameter.help
         if parameter.suggested:

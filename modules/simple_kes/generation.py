@@ -1,4 +1,7 @@
-"""From a config to sigmas: model range, overrides, seeded draws, and the WebUI-shaped callable."""
+"""One generation's schedule: the config in force, per-generation values, seeded draws, the model range.
+
+Also the callable a frontend registers as its scheduler (``KesScheduler``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,14 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from .config import ConfigError, KesConfig, Problem
+from .config import ConfigError
+from .parameters import BY_NAME, SHAPE_PARAMETERS, RandomPart, random_key
 from .randomization import Draw, apply_draw, draw_parameters
-from .schedule import SD_SIGMA_MAX, SD_SIGMA_MIN, SHAPE_PARAMETERS, get_sigmas_karras_exponential, sweep_problem
+from .schedule import get_sigmas_karras_exponential
+from .validation import validate
+
+# How per-generation values are named in their errors.
+PER_GENERATION_SOURCE = "per-generation value"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,18 +36,12 @@ def shape_of(config: Any) -> dict[str, Any]:
     return {p.name: getattr(config, p.name) for p in SHAPE_PARAMETERS}
 
 
-def sigma_range(config: Any, model_sigma_min: float, model_sigma_max: float) -> tuple[float, float]:
-    """The model's sigma range unless the config overrides an end of it."""
-    return (model_sigma_min if config.sigma_min is None else config.sigma_min,
-            model_sigma_max if config.sigma_max is None else config.sigma_max)
-
-
 def sigmas_for_config(n: int, sigma_min: float, sigma_max: float, config: Any, *, seed: int | None = None,
                       overrides: Mapping[str, Any] | None = None,
                       device: Any = "cpu") -> tuple[torch.Tensor, ScheduleRecord]:
     """The schedule for ``config`` (and per-generation overrides) over the model range, and its record."""
     effective, draw = resolve(config, overrides, seed)
-    low, high = sigma_range(effective, sigma_min, sigma_max)
+    low, high = effective.sigma_range(sigma_min, sigma_max)
     sigmas = get_sigmas_karras_exponential(n, low, high, device=device, **shape_of(effective))
     return sigmas, ScheduleRecord(config=effective, draw=draw, sigma_min=low, sigma_max=high)
 
@@ -51,32 +53,15 @@ def resolve(config: Any, overrides: Mapping[str, Any] | None = None, seed: int |
     is meant literally, even where the file randomizes it.
     """
     if overrides:
-        fixed = {f"{name}_rand": False for name in overrides
-                 if f"{name}_rand" in config.to_dict() and f"{name}_rand" not in overrides}
+        switches = {name: random_key(BY_NAME[name], RandomPart.SWITCH) for name in overrides
+                    if name in BY_NAME and BY_NAME[name].randomizable}
+        fixed = {switch: False for switch in switches.values() if switch not in overrides}
         config = config.with_values({**overrides, **fixed})
     draw = draw_parameters(config, seed)
     try:
         return apply_draw(config, draw), draw
     except ConfigError as error:
         raise ValueError(f"randomized values {draw.values} (seed {draw.seed}) are not valid: {error}") from None
-
-
-def schedule_problems(config: Any) -> list[Problem]:
-    """Check that the config's own values give a valid schedule for 1 to 200 steps.
-
-    Uses the config's sigma overrides, else the SD 1.x/SDXL range; randomized values are checked
-    when they are drawn.
-    """
-    low, high = sigma_range(config, SD_SIGMA_MIN, SD_SIGMA_MAX)
-    if low >= high:
-        side = "sigma_min" if config.sigma_min is not None else "sigma_max"
-        return [Problem(side, f"the sigma range {low:g} to {high:g} is empty for an SD model; "
-                              "sigma_min must be below sigma_max")]
-    try:
-        message = sweep_problem(low, high, shape_of(config))
-    except ValueError as error:
-        message = str(error)
-    return [Problem(None, message)] if message else []
 
 
 class KesScheduler:
@@ -105,10 +90,14 @@ class KesScheduler:
         return resolve(self._get_config(), self._overrides, self._seed)
 
     def start_generation(self, seed: int | None = None, overrides: Mapping[str, Any] | None = None) -> None:
-        """Use this seed and these values (which beat the file's) until ``end_generation``."""
+        """Use this seed and these values (which beat the file's) until ``end_generation``.
+
+        Raises ConfigError (key, value, allowed range) before sampling starts if the values, over the
+        config in force, fail any rule; nothing changes then.
+        """
         overrides = dict(overrides or {})
         if overrides:
-            KesConfig().with_values(overrides)  # reject unknown keys and bad values before sampling
+            validate(overrides, self._get_config(), source=PER_GENERATION_SOURCE)
         self._seed, self._overrides = seed, overrides
 
     def end_generation(self) -> None:

@@ -11,19 +11,19 @@ import dataclasses
 import html
 from typing import Any, Sequence
 
+from ..config import ConfigError
+from ..parameters import SD_SIGMA_MAX, SD_SIGMA_MIN, is_random_key
 from . import presets
-from .config import ConfigError
+from .chart import compare, svg
 from .manager import ConfigManager
-from .plot import compare, svg
-from .schedule import SD_SIGMA_MAX, SD_SIGMA_MIN
-from .webui_data import SettingSpec, from_option_value, option_key, setting_specs, to_option_value
+from .webui_options import SettingSpec, from_option_value, option_key, setting_specs, to_option_value
 
 DEFAULT_STEPS = 20
 TABLE_HEADERS = ["step", "Karras Exponential", "Karras (rho 7)", "Exponential"]
 
 
-def is_random_key(spec: SettingSpec) -> bool:
-    return spec.parameter.name.endswith(("_rand", "_rand_min", "_rand_max"))
+def is_random_control(spec: SettingSpec) -> bool:
+    return is_random_key(spec.parameter)
 
 
 def panel_specs(manager: ConfigManager) -> list[SettingSpec]:
@@ -145,18 +145,18 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
     with gr.Row():
         with gr.Column():
             for spec, value in zip(specs, values):
-                if not is_random_key(spec):
+                if not is_random_control(spec):
                     controls.append(_control(gr, spec, value, elem_prefix))
             with gr.Accordion("Randomization", open=False):
                 for spec, value in zip(specs, values):
-                    if is_random_key(spec):
+                    if is_random_control(spec):
                         controls.append(_control(gr, spec, value, elem_prefix))
         with gr.Column():
             table = gr.Dataframe(rows, headers=TABLE_HEADERS, label="Sigmas", interactive=False,
                                  elem_id=f"{elem_prefix}_table")
             numbers = gr.Textbox(text, label="The numbers, tab-separated", lines=4, max_lines=8,
                                  show_copy_button=True, elem_id=f"{elem_prefix}_numbers")
-    ordered_specs = [spec for spec in specs if not is_random_key(spec)] + [spec for spec in specs if is_random_key(spec)]
+    ordered_specs = [spec for spec in specs if not is_random_control(spec)] + [spec for spec in specs if is_random_control(spec)]
     with gr.Row():
         preset = gr.Dropdown(list(presets.preset_paths()), value=presets.matching_preset(manager.config),
                              label="Preset", info=presets.preset_guide(), elem_id=f"{elem_prefix}_preset")

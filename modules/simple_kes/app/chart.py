@@ -1,8 +1,10 @@
-"""The schedule drawn next to k-diffusion's Karras and Exponential over the same model range.
+"""The schedule next to k-diffusion's Karras and Exponential over the same model range, as numbers
+and as the live SVG chart of the lab page and the WebUI panel (``plot.py`` draws the same as a PNG).
 
-One figure serves the command line's PNG, the standalone lab page and the WebUI panel. Drawn on a
-log-sigma axis with the model's sigma_min and sigma_max marked, because the KES defaults start above
-the model's range and end below it, and a user should see that.
+Drawn on a log-sigma axis with the model's sigma_min and sigma_max marked, because the KES defaults
+start above the model's range and end below it, and a user should see that. No matplotlib here: a
+browser page redraws an SVG as fast as the server can send a few kilobytes, where a rendered PNG
+cost hundreds of milliseconds of text layout per slider move.
 """
 
 from __future__ import annotations
@@ -11,14 +13,8 @@ import dataclasses
 import math
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: figures are rendered to images only
-
-from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .scheduler import sigmas_for_config  # noqa: E402
+from ..generation import sigmas_for_config
+from ..schedule import get_sigmas_exponential, get_sigmas_karras
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,41 +57,6 @@ def compare(config: Any, steps: int, model_sigma_min: float, model_sigma_max: fl
     return ScheduleComparison(steps, model_sigma_min, model_sigma_max, kes, karras, exponential, error)
 
 
-def figure(comparison: ScheduleComparison, width: float = 7.0, height: float = 4.2) -> Figure:
-    """Sigma against step on a log axis; the final 0 is left out, since log(0) has no place on it."""
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    axes = fig.add_subplot()
-    steps = list(range(comparison.steps))
-    axes.plot(steps, comparison.karras[:-1], color="#9aa0a6", linewidth=1.4, marker=".", label="Karras (rho 7)")
-    axes.plot(steps, comparison.exponential[:-1], color="#c7a66b", linewidth=1.4, marker=".", label="Exponential")
-    if comparison.kes:
-        axes.plot(steps, comparison.kes[:-1], color="#1f6feb", linewidth=2.2, marker="o", markersize=3,
-                  label="Karras Exponential")
-    else:
-        axes.text(0.5, 0.5, "no valid KES schedule for these values", transform=axes.transAxes, ha="center",
-                  color="#b42318")
-    for value, name in ((comparison.model_sigma_max, "model sigma_max"), (comparison.model_sigma_min, "model sigma_min")):
-        axes.axhline(value, color="#b42318", linestyle="--", linewidth=0.9)
-        axes.annotate(f"{name} {value:g}", (1.0, value), xycoords=("axes fraction", "data"), ha="right",
-                      va="bottom", fontsize=8, color="#b42318")
-    axes.set_yscale("log")
-    axes.set_xlabel("step")
-    axes.set_ylabel("sigma (log scale)")
-    axes.set_title(f"{comparison.steps} steps, model range {comparison.model_sigma_min:g} to "
-                   f"{comparison.model_sigma_max:g}", fontsize=10)
-    axes.grid(True, which="major", alpha=0.3)
-    axes.legend(fontsize=8, loc="lower left")
-    return fig
-
-
-def save_png(comparison: ScheduleComparison, path: str) -> None:
-    figure(comparison).savefig(path, format="png")
-
-
-# --- the live chart: an inline SVG built from the numbers ----------------------------------------------
-# A browser page redraws it as fast as the server can send a few kilobytes; a rendered PNG would cost
-# hundreds of milliseconds of matplotlib text layout per slider move.
-
 CURVE_STYLES = (  # (label, attribute, colour, stroke width)
     ("Karras (rho 7)", "karras", "#9aa0a6", 1.5),
     ("Exponential", "exponential", "#c7a66b", 1.5),
@@ -104,8 +65,27 @@ CURVE_STYLES = (  # (label, attribute, colour, stroke width)
 MODEL_RANGE_COLOUR = "#b42318"
 
 
-def svg(comparison: ScheduleComparison, width: int = 640, height: int = 340) -> str:
-    """The same chart as ``figure`` as SVG markup: log-sigma axis, model range dashed and labelled."""
+@dataclasses.dataclass(frozen=True)
+class RangeLabel:
+    """Where a model-range line's label goes: at the side of the chart the curves leave free."""
+
+    sigma: float
+    text: str
+    position: float  # 0 = the left edge of the plot area, 1 = the right edge
+    anchor: str  # "left" or "right": which end of the text sits at ``position``
+    vertical: str = "bottom"  # the text sits just above its line
+
+
+def model_range_labels(comparison: ScheduleComparison) -> list[RangeLabel]:
+    """Every curve starts near sigma_max on the left and ends near sigma_min on the right, so the
+    sigma_max label goes on the right and the sigma_min label on the left, clear of the curves."""
+    return [RangeLabel(comparison.model_sigma_max, f"model sigma_max {comparison.model_sigma_max:g}", 1.0, "right"),
+            RangeLabel(comparison.model_sigma_min, f"model sigma_min {comparison.model_sigma_min:g}", 0.0, "left")]
+
+
+def svg(comparison: ScheduleComparison, width: int = 960, height: int = 380) -> str:
+    """The chart as SVG markup that fills the width of its container (``width`` x ``height`` is its
+    drawing size): log-sigma axis, model range dashed and labelled, curves with a tooltip each."""
     left, right, top, bottom = 58, 16, 28, 40
     curves = {attribute: getattr(comparison, attribute)[:-1] for _, attribute, _, _ in CURVE_STYLES}
     positive = [value for values in curves.values() for value in values if value > 0]
@@ -121,8 +101,9 @@ def svg(comparison: ScheduleComparison, width: int = 640, height: int = 340) -> 
         fraction = (math.log10(sigma) - low_decade) / (high_decade - low_decade)
         return top + (height - top - bottom) * (1 - fraction)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="kes-chart" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="kes-chart" width="100%" '
+             f'viewBox="0 0 {width} {height}" style="display:block;max-width:100%;height:auto" '
+             f'font-family="sans-serif" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="white"/>']
     for decade in range(low_decade, high_decade + 1):
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(10 ** decade):.1f}" y2="{y(10 ** decade):.1f}" '
@@ -133,19 +114,21 @@ def svg(comparison: ScheduleComparison, width: int = 640, height: int = 340) -> 
     parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 6}" text-anchor="middle">step</text>')
     parts.append(f'<text x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" '
                  f'transform="rotate(-90 14 {(top + height - bottom) / 2})">sigma (log scale)</text>')
-    for name, value in (("model sigma_max", comparison.model_sigma_max), ("model sigma_min", comparison.model_sigma_min)):
-        parts.append(f'<line class="model-range" x1="{left}" x2="{width - right}" y1="{y(value):.1f}" '
-                     f'y2="{y(value):.1f}" stroke="{MODEL_RANGE_COLOUR}" stroke-dasharray="5 4"/>'
-                     f'<text x="{width - right}" y="{y(value) - 4:.1f}" text-anchor="end" '
-                     f'fill="{MODEL_RANGE_COLOUR}">{name} {value:g}</text>')
+    for label in model_range_labels(comparison):
+        text_x = left + 4 + (width - left - right - 8) * label.position
+        parts.append(f'<line class="model-range" x1="{left}" x2="{width - right}" y1="{y(label.sigma):.1f}" '
+                     f'y2="{y(label.sigma):.1f}" stroke="{MODEL_RANGE_COLOUR}" stroke-dasharray="5 4"/>'
+                     f'<text class="model-range-label" x="{text_x:.1f}" y="{y(label.sigma) - 4:.1f}" '
+                     f'text-anchor="{"start" if label.anchor == "left" else "end"}" '
+                     f'fill="{MODEL_RANGE_COLOUR}">{label.text}</text>')
     for label, attribute, colour, stroke in CURVE_STYLES:
         points = " ".join(f"{x(step):.1f},{y(sigma):.1f}" for step, sigma in enumerate(curves[attribute]) if sigma > 0)
         if points:
             parts.append(f'<polyline class="curve-{attribute}" points="{points}" fill="none" stroke="{colour}" '
                          f'stroke-width="{stroke}"><title>{label}</title></polyline>')
     for index, (label, _, colour, _) in enumerate(CURVE_STYLES):
-        parts.append(f'<rect x="{left + 8 + 150 * index}" y="8" width="14" height="4" fill="{colour}"/>'
-                     f'<text x="{left + 26 + 150 * index}" y="14">{label}</text>')
+        parts.append(f'<rect x="{left + 8 + 170 * index}" y="8" width="14" height="4" fill="{colour}"/>'
+                     f'<text x="{left + 26 + 170 * index}" y="14">{label}</text>')
     if comparison.error:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MODEL_RANGE_COLOUR}">'
                      'no valid KES schedule for these values</text>')

@@ -1,8 +1,10 @@
-"""Named presets: YAML files in configs/presets/ that set the schedule keys.
+"""Named presets: YAML files that set the schedule keys.
 
-Applying a preset writes its schedule values into the user's file (atomically, comments kept) and
-leaves the randomization keys as they are. The tuned presets come from benchmarks/search_presets.py
-and are checked by benchmarks/quality.py; the README documents both.
+The shipped presets are package data (``simple_kes/data/presets/``); your own go in a ``presets``
+folder beside your config file (``configs/presets/`` in the extension) and win over a shipped one of
+the same name. Applying a preset writes its schedule values into the user's file (atomically,
+comments kept) and leaves the randomization keys as they are. The tuned presets come from the
+preset search in ``benchmarks/`` and are checked by the quality benchmark (docs/presets.md).
 """
 
 from __future__ import annotations
@@ -10,19 +12,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
-from .config_file import CONFIG_DIR, read_config
-from .parameters import SCHEDULE_PARAMETERS
+from ..config import ConfigError
+from ..parameters import PRESET_PARAMETERS
+from .config_file import PACKAGE_DATA, read_config, user_config_path
 
-PRESET_DIR = CONFIG_DIR / "presets"
+SHIPPED_PRESETS = PACKAGE_DATA / "presets"
+PRESET_FOLDER_NAME = "presets"
 # The keys a preset decides: the schedule's shape and range, not randomization or retired keys.
-PRESET_KEYS = tuple(p.name for p in SCHEDULE_PARAMETERS if p.name != "randomize" and not p.retired)
+PRESET_KEYS = tuple(p.name for p in PRESET_PARAMETERS)
 CUSTOM = "custom"
 
 
-def preset_paths() -> dict[str, Path]:
-    """Preset name (the file's stem) to file, sorted by name."""
-    return {path.stem: path for path in sorted(PRESET_DIR.glob("*.yaml"))}
+def user_preset_dir() -> Path:
+    """The folder of the user's own presets: ``presets/`` beside the user's config file."""
+    return user_config_path().parent / PRESET_FOLDER_NAME
+
+
+def preset_paths() -> dict[str, Any]:
+    """Preset name (the file's stem) to file, sorted by name; the user's files win over shipped ones."""
+    found = {entry.name[:-len(".yaml")]: entry for entry in SHIPPED_PRESETS.iterdir() if entry.name.endswith(".yaml")}
+    folder = user_preset_dir()
+    if folder.is_dir():
+        found.update({path.stem: path for path in folder.glob("*.yaml")})
+    return dict(sorted(found.items()))
 
 
 def preset_values(name: str) -> dict[str, Any]:
@@ -56,7 +68,7 @@ def preset_summary(name: str) -> str:
 def preset_description(name: str) -> str:
     """What a preset menu says about it: its summary, or that the file has errors and how to see them."""
     if usable_preset_values(name) is None:
-        return f"has errors, see python -m simple_kes check {preset_paths()[name]}"
+        return f"has errors, see python -m simple_kes check --config {preset_paths()[name]}"
     return preset_summary(name).rstrip(".")
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .config import ConfigError, KesConfig
+from ..config import ConfigError, KesConfig
 from .config_file import ensure_user_config, read_config, save_config
 
 logger = logging.getLogger("simple_kes")
@@ -185,39 +185,55 @@ class _FileEventHandler(FileSystemEventHandler):
             self._on_change()
 
 
-class _Debouncer(threading.Thread):
-    """Runs ``action`` once a burst of ``poke()`` calls has been quiet for ``delay`` seconds.
+class DebounceSchedule:
+    """When a burst of pokes is due: ``delay`` after the last poke, at most ``max_wait`` after the first.
 
-    A burst that never goes quiet still runs ``action`` every ``max_wait`` seconds.
+    Plain arithmetic on the times it is given, so the timing rules are tested with any clock; the
+    ``_Debouncer`` thread feeds it ``time.monotonic()``.
     """
+
+    def __init__(self, delay: float, max_wait: float):
+        self.delay = delay
+        self.max_wait = max_wait
+        self.due: float | None = None
+        self._burst_started: float | None = None
+
+    def poke(self, now: float) -> None:
+        if self._burst_started is None:
+            self._burst_started = now
+        self.due = min(now + self.delay, self._burst_started + self.max_wait)
+
+    def take_if_due(self, now: float) -> bool:
+        """True (and the burst is over) if the burst is due at ``now``."""
+        if self.due is None or now < self.due:
+            return False
+        self.due = self._burst_started = None
+        return True
+
+
+class _Debouncer(threading.Thread):
+    """Runs ``action`` on its own thread when a burst of ``poke()`` calls is due (``DebounceSchedule``)."""
 
     def __init__(self, delay: float, action: Callable[[], Any], max_wait: float = 0.25):
         super().__init__(name="simple_kes-config-reload", daemon=True)
-        self._delay = delay
-        self._max_wait = max_wait
+        self._schedule = DebounceSchedule(delay, max_wait)
         self._action = action
         self._condition = threading.Condition()
-        self._due: float | None = None
-        self._burst_started: float | None = None
         self._stopping = False
 
     def poke(self) -> None:
         with self._condition:
-            now = time.monotonic()
-            if self._burst_started is None:
-                self._burst_started = now
-            self._due = min(now + self._delay, self._burst_started + self._max_wait)
+            self._schedule.poke(time.monotonic())
             self._condition.notify()
 
     def run(self) -> None:
         while True:
             with self._condition:
-                while not self._stopping and (self._due is None or time.monotonic() < self._due):
-                    timeout = None if self._due is None else self._due - time.monotonic()
-                    self._condition.wait(timeout)
+                while not self._stopping and not self._schedule.take_if_due(time.monotonic()):
+                    due = self._schedule.due
+                    self._condition.wait(None if due is None else max(due - time.monotonic(), 0.0))
                 if self._stopping:
                     return
-                self._due = self._burst_started = None
             try:
                 self._action()
             except Exception:
@@ -228,4 +244,3 @@ class _Debouncer(threading.Thread):
             self._stopping = True
             self._condition.notify()
         self.join(timeout)
-
