@@ -1,7 +1,9 @@
 """Run by the WebUI at launch (and after "Install from URL"): add what its environment lacks.
 
-The WebUI already provides torch, k-diffusion and PyYAML; the config manager also needs watchdog
-and ruamel.yaml. Quick and silent when both are present.
+The WebUI already provides torch, NumPy, k-diffusion, PyYAML and Gradio; the config manager also needs
+watchdog (hot reload) and ruamel.yaml (saving with comments kept). tests/test_layers.py reads every
+import the WebUI glue can reach and fails if one needs a distribution missing here. Quick and silent
+when everything is present.
 """
 
 import launch
