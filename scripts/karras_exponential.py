@@ -184,7 +184,13 @@ class KarrasExponentialScript(scripts.Script):
         seeds = getattr(p, "all_seeds", None)
         seed = seeds[0] if seeds else getattr(p, "seed", None)
         overrides = webui_options.overrides_from_settings(getattr(p, "override_settings", None) or {})
-        scheduler.start_generation(seed=seed, overrides=overrides)
+        try:
+            scheduler.start_generation(seed=seed, overrides=overrides)
+        except ConfigError as error:
+            # The scheduler now refuses this generation: if it uses Karras Exponential, sampling stops
+            # with this message before its first step; otherwise the values do not matter.
+            print(f"{LOG_PREFIX} {error}")
+            return
         if webui_options.uses_scheduler(getattr(p, "scheduler", None), getattr(p, "hr_scheduler", None)):
             effective, _ = scheduler.resolve()
             p.extra_generation_params.update(webui_options.infotext_entries(effective))

@@ -9,6 +9,7 @@ import threading
 
 import gradio as gr
 import pytest
+import k_diffusion.sampling
 import torch
 import asyncio
 
@@ -16,6 +17,7 @@ import httpx
 from fastapi import FastAPI
 
 import simple_kes
+from simple_kes import ConfigError
 from simple_kes.app import presets
 from simple_kes.app import webui_options as webui_data
 from simple_kes.app import config_file, default_config
@@ -275,6 +277,33 @@ def test_override_settings_apply_to_one_request_only(webui, kes_file):
     _, (plain,) = webui.txt2img(scheduler=LABEL)
     assert torch.equal(plain, kes_sigmas())
     assert kes_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"kes_sharpness": -1}, "per-generation value: sharpness: -1 is out of range; allowed: a number > 0"),
+    ({"kes_sharpness": 1.5}, "per-generation value: the sigmas would not be strictly decreasing for "),
+    ({"kes_sigma_min": 20.0}, "per-generation value: sigma_min: the sigma range 20 to 14.6146 is empty"),
+])
+def test_an_invalid_per_generation_value_stops_the_generation_before_sampling(webui, kes_file, capsys, override,
+                                                                               message):
+    """The WebUI's script runner reports a script's exception and samples anyway; the scheduler refuses.
+
+    The generation fails when it asks for its sigmas, before the first denoising step, with the key,
+    value and allowed range; the console gets the same line once, and the next generation is unaffected.
+    """
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        webui.txt2img(scheduler=LABEL, override_settings=override)
+    assert message in capsys.readouterr().out
+    _, (plain,) = webui.txt2img(scheduler=LABEL)
+    assert torch.equal(plain, kes_sigmas())
+
+
+def test_an_invalid_kes_value_does_not_stop_a_generation_with_another_schedule(webui, kes_file, capsys):
+    """KES values sent with another schedule type are ignored, with one line in the console."""
+    p, (karras,) = webui.txt2img(scheduler="karras", override_settings={"kes_sharpness": -1})
+    assert torch.equal(karras, k_diffusion.sampling.get_sigmas_karras(20, 0.0292, 14.6146))
+    assert not [key for key in p.extra_generation_params if key.startswith("KES ")]
+    assert "sharpness: -1 is out of range" in capsys.readouterr().out
 
 
 def test_xyz_axes_use_the_live_module_and_are_not_duplicated_by_reloads(webui):

@@ -77,9 +77,12 @@ class KesScheduler:
         self._get_config = get_config
         self._seed: int | None = None
         self._overrides: dict[str, Any] = {}
+        self._refusal: ConfigError | None = None
         self.last_record: ScheduleRecord | None = None
 
     def __call__(self, n, sigma_min, sigma_max, device="cpu", seed=None, **_ignored) -> torch.Tensor:
+        if self._refusal is not None:
+            raise self._refusal
         sigmas, self.last_record = sigmas_for_config(n, sigma_min, sigma_max, self._get_config(), device=device,
                                                      seed=self._seed if seed is None else seed,
                                                      overrides=self._overrides)
@@ -92,16 +95,23 @@ class KesScheduler:
     def start_generation(self, seed: int | None = None, overrides: Mapping[str, Any] | None = None) -> None:
         """Use this seed and these values (which beat the file's) until ``end_generation``.
 
-        Raises ConfigError (key, value, allowed range) before sampling starts if the values, over the
-        config in force, fail any rule; nothing changes then.
+        Raises ConfigError (key, value, allowed range) if the values, over the config in force, fail
+        any rule. The generation is then refused: until ``end_generation`` every schedule request
+        raises the same error, so sampling stops before its first step even where the caller (the
+        WebUI's script runner) only reports the first exception and goes on.
         """
         overrides = dict(overrides or {})
+        self._seed, self._overrides, self._refusal = seed, {}, None
         if overrides:
-            validate(overrides, self._get_config(), source=PER_GENERATION_SOURCE)
-        self._seed, self._overrides = seed, overrides
+            try:
+                validate(overrides, self._get_config(), source=PER_GENERATION_SOURCE)
+            except ConfigError as error:
+                self._refusal = error
+                raise
+        self._overrides = overrides
 
     def end_generation(self) -> None:
-        self._seed, self._overrides = None, {}
+        self._seed, self._overrides, self._refusal = None, {}, None
 
     @contextlib.contextmanager
     def generation(self, seed: int | None = None, overrides: Mapping[str, Any] | None = None):

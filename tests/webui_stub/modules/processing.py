@@ -1,7 +1,8 @@
 """Stand-in for the parts of processing and sampling that reach a scheduler.
 
 ``process_images`` keeps the WebUI's order: apply override_settings (without onchange), run the
-always-visible scripts' process(), ask the sampler for sigmas (again for the hires pass), run
+always-visible scripts' process() (an exception there is reported and swallowed, as ScriptRunner
+does), ask the sampler for sigmas (again for the hires pass), run
 postprocess(), restore the overridden settings. ``get_sigmas`` mirrors
 KDiffusionSampler.get_sigmas: scheduler by name or label, the model's range, a keyword call.
 """
@@ -12,7 +13,7 @@ import re
 
 import torch
 
-from modules import scripts, shared
+from modules import errors, scripts, shared
 
 MODEL_SIGMA_MIN, MODEL_SIGMA_MAX = 0.0292, 14.6146
 
@@ -64,7 +65,11 @@ def process_images(p):
         p.all_seeds = [p.seed]
         runners = always_visible_scripts()
         for script in runners:
-            script.process(p)
+            # ScriptRunner.process: a script's exception is reported and the generation goes on.
+            try:
+                script.process(p)
+            except Exception as error:
+                errors.report(f"Error running process: {error}", exc_info=True)
         sigmas = [get_sigmas(p, p.steps)]
         if p.enable_hr:
             p.is_hr_pass = True
