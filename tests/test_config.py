@@ -15,7 +15,10 @@ from simple_kes.app.config_file import render_template
 from simple_kes.app.reference import parameter_table
 from simple_kes.app.config_file import parse_config_text
 from simple_kes.app.config_file import template_text
-from simple_kes.parameters import RANDOMIZABLE
+from simple_kes.parameters import (CONTROL_PARAMETERS, INFOTEXT_PARAMETERS, KINDS, MODEL_RANGE_PARAMETERS,
+                                   PRESET_PARAMETERS, RANDOM_KEYS, RANDOMIZABLE, SHAPE_PARAMETERS, Parameter,
+                                   RandomPart, Role, random_key)
+from simple_kes.schedule import SHAPE_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "configs/simple_kes.yaml"
@@ -44,12 +47,6 @@ def test_template_has_every_key_with_a_comment_and_loads_to_the_defaults():
         assert len(lines) == 1, parameter.name
         assert "  # allowed: " in lines[0]
     assert parse(text) == KesConfig()
-
-
-def test_readme_table_is_the_rendering_of_the_declaration():
-    """The README's key table comes from the same declaration."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert parameter_table() in readme
 
 
 def test_missing_keys_take_defaults_and_present_keys_take_effect():
@@ -177,12 +174,40 @@ def test_notices_flag_settings_that_do_nothing():
 
 
 def test_every_randomizable_parameter_has_consistent_rand_keys():
-    """<name>_rand is a bool; _rand_min/_rand_max share the parameter's type and hard limits."""
+    """<name>_rand is a bool; _rand_min/_rand_max share the parameter's type and hard limits, and say
+    which parameter and which part they are (no role is inferred from a name's suffix)."""
     for parameter in RANDOMIZABLE:
-        flag, low, high = (BY_NAME[f"{parameter.name}{suffix}"] for suffix in ("_rand", "_rand_min", "_rand_max"))
+        flag, low, high = (BY_NAME[random_key(parameter, part)] for part in RandomPart)
         assert flag.kind is bool and flag.default is False
         assert low.kind is high.kind is parameter.kind
+        assert (low.minimum, low.maximum, high.minimum, high.maximum) == (parameter.minimum, parameter.maximum) * 2
         assert low.check(low.default) is None and high.check(high.default) is None
+        assert [key.random_part for key in (flag, low, high)] == list(RandomPart)
+        assert {key.randomizes for key in (flag, low, high)} == {parameter.name}
+    assert {key.randomizes for key in RANDOM_KEYS} == {p.name for p in RANDOMIZABLE}
+
+
+def test_each_parameter_has_exactly_one_kind_and_the_subsets_follow_the_roles():
+    """Shape, model range, randomization or retired: one each. The uses follow from what a key does:
+    anything that changes the sigmas is in the infotext and presets; only shape keys are X/Y/Z axes."""
+    for parameter in PARAMETERS:
+        assert sum(parameter.has(kind) for kind in KINDS) == 1, parameter.name
+        changes_sigmas = parameter.has(Role.SHAPE) or parameter.has(Role.MODEL_RANGE)
+        assert parameter.has(Role.PRESET) == changes_sigmas, parameter.name
+        assert parameter.has(Role.AXIS) == parameter.has(Role.SHAPE), parameter.name
+        if changes_sigmas:
+            assert parameter.has(Role.INFOTEXT), parameter.name
+    assert [p.name for p in SHAPE_PARAMETERS] == list(SHAPE_DEFAULTS)
+    assert {p.name for p in MODEL_RANGE_PARAMETERS} == {"sigma_min", "sigma_max"}
+    assert [p.name for p in PARAMETERS if p.retired] == ["early_stopping_threshold"]
+    assert not any(p.retired for p in CONTROL_PARAMETERS + INFOTEXT_PARAMETERS + PRESET_PARAMETERS)
+
+
+def test_a_parameter_declared_with_two_kinds_or_half_a_random_key_is_refused():
+    with pytest.raises(TypeError, match="exactly one of"):
+        Parameter("both", float, 1.0, help="", roles=frozenset({Role.SHAPE, Role.RETIRED}))
+    with pytest.raises(TypeError, match="randomizes and random_part go together"):
+        Parameter("half", bool, False, help="", roles=frozenset({Role.RANDOMIZATION}), randomizes="rho")
 
 
 def test_suggested_ranges_and_defaults_respect_the_hard_limits():

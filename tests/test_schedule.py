@@ -213,6 +213,7 @@ def test_any_valid_config_gives_a_valid_schedule_or_a_clear_error(n, sigma_range
     assert_valid_schedule(sigmas, n)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(n=steps, sigma_range=sigma_ranges, shape=shapes, rho=st.floats(min_value=2.0, max_value=1000.0))
 def test_the_documented_safe_region_never_fails(n, sigma_range, shape, rho):

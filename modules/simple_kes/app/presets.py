@@ -57,8 +57,14 @@ def usable_preset_values(name: str) -> dict[str, Any] | None:
 
 def preset_summary(name: str) -> str:
     """The one-line description a preset file opens with (``# NAME: what it is for``), or ''."""
+    return preset_summary_of(preset_paths()[name])
+
+
+def preset_summary_of(path: Any) -> str:
+    """``preset_summary`` of one preset file (its name is the file's stem)."""
+    name = path.name[:-len(".yaml")] if path.name.endswith(".yaml") else path.name
     try:
-        first_line = preset_paths()[name].read_text(encoding="utf-8").partition("\n")[0]
+        first_line = path.read_text(encoding="utf-8").partition("\n")[0]
     except UnicodeDecodeError:
         return ""
     prefix = f"# {name}:"

@@ -51,3 +51,11 @@ def command_table(parser: argparse.ArgumentParser | None = None) -> str:
         usage = usage.removeprefix("usage: ").removeprefix(f"{PROGRAM} ").replace(" [-h]", "")
         rows.append(f"| `{usage}` | {helps[name]} |")
     return "\n".join(rows) + "\n"
+
+
+def preset_list() -> str:
+    """The shipped presets with the line each file opens with (what it is for)."""
+    from .presets import SHIPPED_PRESETS, preset_summary_of
+
+    entries = sorted(entry for entry in SHIPPED_PRESETS.iterdir() if entry.name.endswith(".yaml"))
+    return "".join(f"- `{entry.name[:-len('.yaml')]}`: {preset_summary_of(entry)}\n" for entry in entries)
