@@ -20,12 +20,12 @@ def run_installer(tmp_path: Path, installed: str) -> tuple[subprocess.CompletedP
 
 
 def test_installs_only_what_the_webui_lacks(tmp_path):
-    result, calls = run_installer(tmp_path, installed="watchdog")
+    result, calls = run_installer(tmp_path, installed="torch,gradio")
     assert result.returncode == 0, result.stderr
-    assert calls == ['install "ruamel.yaml>=0.17"|ruamel.yaml for Karras Exponential']
+    assert calls == ['install "watchdog>=2.1"|watchdog for Karras Exponential']
 
 
 def test_quiet_and_does_nothing_when_everything_is_there(tmp_path):
-    result, calls = run_installer(tmp_path, installed="watchdog,ruamel.yaml")
+    result, calls = run_installer(tmp_path, installed="watchdog")
     assert result.returncode == 0 and calls == []
     assert result.stdout == "" and result.stderr == ""

@@ -1,14 +1,14 @@
 """Reading and writing YAML config files, and the template they start from.
 
 Reading uses PyYAML's safe loader only, so a tag that would build Python objects is an error, never
-code. Writing is atomic (a temporary file in the same folder, then ``os.replace``) and goes through
-ruamel.yaml's round-trip mode so the user's comments and key order survive. The shipped template
+code. Writing is atomic (a temporary file in the same folder, then ``os.replace``) and changes only
+the characters of the values it writes, so the user's comments, layout and key order survive. The
+shipped template
 and presets are package data (``simple_kes/data/``), found through ``importlib.resources``.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import secrets
@@ -123,7 +123,7 @@ def _yaml_error_problem(error: yaml.YAMLError, text: str) -> Problem:
     missing_colon = _first_line_without_colon(lines, line)
     if missing_colon is not None:
         line, column = missing_colon, len(lines[missing_colon].rstrip())
-        message = f"not valid YAML: no ':' after the key (write key: value)"
+        message = "not valid YAML: no ':' after the key (write key: value)"
     elif "simple key" in context and context_mark is not None:  # "could not find expected ':'"
         line, column = context_mark.line, context_mark.column
     while line > 0 and (line >= len(lines) or not lines[line].strip()):
@@ -180,27 +180,42 @@ def save_config(path: Path, values: Mapping[str, Any]) -> Any:
     original = path.read_text(encoding="utf-8")
     current = parse_config_text(original, str(path))
     new_config = validate(dict(values), current, source=str(path))
-    document = _round_trip().load(original)
-    for key in values:
-        if key not in document:
-            document[key] = None
-            document.yaml_add_eol_comment(_template_comment(key), key)
-        document[key] = getattr(new_config, key)
-    buffer = io.StringIO()
-    _round_trip().dump(document, buffer)
-    _atomic_write(path, buffer.getvalue())
+    edited = _edited_text(original, {key: getattr(new_config, key) for key in values})
+    try:
+        written = parse_config_text(edited, str(path))
+    except ConfigError:
+        written = None
+    if written != new_config:  # a layout the in-place edit cannot handle (a flow-style {...} file, say)
+        raise ConfigError([Problem(None, "cannot write into this file's layout; put one key: value per line")],
+                          str(path))
+    _atomic_write(path, edited)
     return new_config
 
 
-def _round_trip():
-    from ruamel.yaml import YAML  # only saving needs it; reading is PyYAML's
+def _edited_text(text: str, values: Mapping[str, Any]) -> str:
+    """``text`` with each key's value replaced where it is written, and missing keys appended.
 
-    round_trip = YAML(typ="rt")
-    round_trip.preserve_quotes = True
-    round_trip.width = 4096  # never re-wrap the user's long comment lines
-    round_trip.representer.add_representer(
-        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null"))
-    return round_trip
+    Only the characters of the values change: comments, blank lines, quoting and key order stay byte
+    for byte. PyYAML's node marks say where each value is written.
+    """
+    node, _ = _safe_parse(text)
+    written = {key_node.value: (key_node, value_node) for key_node, value_node in node.value}
+    edits = []
+    for key, (key_node, value_node) in written.items():
+        if key not in values:
+            continue
+        start, end = value_node.start_mark.index, value_node.end_mark.index
+        if start == end:  # "key:" with nothing after it: the value goes right after the colon
+            start = end = text.index(":", key_node.end_mark.index) + 1
+            edits.append((start, end, " " + yaml_value(values[key])))
+        else:
+            edits.append((start, end, yaml_value(values[key])))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    missing = [key for key in values if key not in written]
+    if missing and not text.endswith("\n"):
+        text += "\n"
+    return text + "".join(f"{key}: {yaml_value(values[key])}  {_template_comment(key)}\n" for key in missing)
 
 
 def _template_comment(key: str) -> str:
@@ -254,9 +269,13 @@ def template_line(parameter: Parameter) -> str:
 
 
 def yaml_value(value: Any) -> str:
-    """A value as the template writes it."""
+    """A value as YAML that PyYAML reads back as the same value."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value)
+    text = repr(value)
+    mantissa, exponent_mark, exponent = text.partition("e")
+    if isinstance(value, float) and exponent_mark and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"  # YAML 1.1 reads 1e-05 as a string, 1.0e-05 as a float
+    return text
