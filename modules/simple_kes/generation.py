@@ -53,9 +53,9 @@ def resolve(config: Any, overrides: Mapping[str, Any] | None = None, seed: int |
     is meant literally, even where the file randomizes it.
     """
     if overrides:
-        switches = {name: random_key(BY_NAME[name], RandomPart.SWITCH) for name in overrides
-                    if name in BY_NAME and BY_NAME[name].randomizable}
-        fixed = {switch: False for switch in switches.values() if switch not in overrides}
+        switches = [random_key(BY_NAME[name], RandomPart.SWITCH) for name in overrides
+                    if name in BY_NAME and BY_NAME[name].randomizable]
+        fixed = {switch: False for switch in switches if switch not in overrides}
         config = config.with_values({**overrides, **fixed})
     draw = draw_parameters(config, seed)
     try:
