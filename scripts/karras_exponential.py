@@ -6,6 +6,7 @@ config live in the ``simple_kes`` package under ``modules/``.
 """
 
 import html
+import logging
 import os
 import sys
 
@@ -32,6 +33,9 @@ except ImportError:  # A1111 1.8 and older choose the schedule elsewhere
           "reForge is needed); the extension stays inactive.")
 
 LOG_PREFIX = "[Karras Exponential]"
+# This script prints load errors and notices itself, once and prefixed; the package's logger would
+# repeat them wherever the WebUI has configured the root logger.
+logging.getLogger("simple_kes").propagate = False
 manager = default_config.default_manager()
 scheduler = default_config.default_scheduler
 
@@ -138,7 +142,11 @@ def save_option(spec):
         shared.opts.data[spec.key] = current  # keep the newer value from the file
         return
     name = spec.parameter.name
-    manager.save({name: webui_options.from_option_value(spec.parameter, value)})  # raises: WebUI reverts it
+    try:
+        manager.save({name: webui_options.from_option_value(spec.parameter, value)})
+    except ConfigError as error:  # the WebUI reverts the option and prints this
+        raise ValueError(f"{spec.key} {value!r} was not written to {manager.path}: "
+                         f"{'; '.join(problem.format() for problem in error.problems)}") from None
 
 
 def apply_preset_option():
@@ -157,6 +165,8 @@ def on_config_loaded(result):
     sync_options(result.config)
     if result.changed:
         print(f"{LOG_PREFIX} loaded {manager.path}")
+        for notice in result.notices:
+            print(f"{LOG_PREFIX} note: {notice}")
 
 
 # --- generation: overrides in, infotext out -----------------------------------------------------------
@@ -184,19 +194,37 @@ class KarrasExponentialScript(scripts.Script):
         seeds = getattr(p, "all_seeds", None)
         seed = seeds[0] if seeds else getattr(p, "seed", None)
         overrides = webui_options.overrides_from_settings(getattr(p, "override_settings", None) or {})
+        uses_kes = webui_options.uses_scheduler(getattr(p, "scheduler", None), getattr(p, "hr_scheduler", None))
         try:
             scheduler.start_generation(seed=seed, overrides=overrides)
         except ConfigError as error:
-            # The scheduler now refuses this generation: if it uses Karras Exponential, sampling stops
-            # with this message before its first step; otherwise the values do not matter.
-            print(f"{LOG_PREFIX} {error}")
+            refuse_generation(p, error, uses_kes)
             return
-        if webui_options.uses_scheduler(getattr(p, "scheduler", None), getattr(p, "hr_scheduler", None)):
+        if uses_kes:
             effective, _ = scheduler.resolve()
             p.extra_generation_params.update(webui_options.infotext_entries(effective))
 
     def postprocess(self, p, processed, *args):
         scheduler.end_generation()
+
+
+def refuse_generation(p, error, uses_kes):
+    """Stop a generation whose KES values failed, before its first sampling step.
+
+    The WebUI's script runner only reports an exception from process() and samples anyway, and the
+    scheduler refuses only the passes that use it; so every pass's sigmas are routed through the
+    refusal (``sampler_noise_scheduler_override``, which the k-diffusion samplers call first), and a
+    hires job stops before its first pass, not after it. Values for another schedule type are ignored.
+    """
+    if not uses_kes:
+        print(f"{LOG_PREFIX} ignored, this generation does not use Karras Exponential: {error}")
+        return
+    print(f"{LOG_PREFIX} {error}")
+
+    def refuse(steps):
+        raise error
+
+    p.sampler_noise_scheduler_override = refuse
 
 
 def on_infotext_pasted(infotext, params):
@@ -215,12 +243,15 @@ def find_xyz_module():
 def make_axis(xyz, parameter):
     def confirm(p, values):
         """Refuse the whole grid before it starts if any cell's value fails, over the config in force."""
+        label = webui_options.axis_label(parameter)
         for value in values:
             try:
-                validate({parameter.name: webui_options.from_option_value(parameter, value)}, manager.config,
-                         source=webui_options.axis_label(parameter))
+                validate({parameter.name: webui_options.from_option_value(parameter, value)}, manager.config)
             except ConfigError as error:
-                raise ValueError(str(error)) from None
+                # "KES sharpness: -1 is out of range ..." (the message has the value), else value and problem.
+                reasons = [f"{label}: {problem.message}" if problem.key == parameter.name
+                           else f"{label} {value}: {problem.format()}" for problem in error.problems]
+                raise ValueError("; ".join(reasons)) from None
 
     return xyz.AxisOption(webui_options.axis_label(parameter), parameter.kind,
                           xyz.apply_override(webui_options.option_key(parameter.name)), confirm=confirm)

@@ -117,8 +117,12 @@ def test_duplicate_keys_are_an_error_not_a_silent_last_wins():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("sharpness: [0.9\n", r"line 1: sharpness: column 16: not valid YAML: did not find expected ',' or ']'"),
+    ("sharpness: [0.9\n", r"line 1: sharpness: column 12: not valid YAML: did not find expected ',' or ']'"),
     ("sharpness: 0.9\n  end_blend: 0.5\n", r"not valid YAML"),
+    # Reported where the mistake was made, not where the YAML reader noticed it (a line later).
+    ("rho: 7\nsharpness: [0.9\nend_blend: 0.5\n", r"line 2: sharpness: column 12: not valid YAML: did not find expected ',' or ']'"),
+    ("rho: 7\nsharpness: \"0.9\nend_blend: 0.5\n", r"line 2: sharpness: column 12: not valid YAML: found unexpected end"),
+    ("sharpness 0.9\nrho: 7\n", r"line 1: sharpness: column 14: not valid YAML: no ':' after the key"),
     ("- sharpness\n- end_blend\n", r"the file is a list, not key: value pairs"),
     ("just text\n", r"the file is a str, not key: value pairs"),
     ("", r"the file is empty"),

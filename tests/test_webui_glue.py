@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import queue
+import logging
 import re
 import threading
 
@@ -199,10 +200,13 @@ def test_yaml_edit_is_used_by_the_next_generation_without_restart(webui, kes_fil
 
 
 def test_broken_yaml_keeps_the_last_good_config_and_shows_the_error(webui, kes_file, capsys):
+    logging.basicConfig()  # as the WebUI does: a root handler that would print the package's records too
     results = reloaded(default_config.default_manager())
     kes_file.write_text("sharpness: [oops\n")
     wait_for(results, lambda r: r.error is not None)
-    assert "not valid YAML" in capsys.readouterr().out
+    [line] = capsys.readouterr().out.splitlines()  # once, on one line, even with root logging configured
+    assert line.startswith("[Karras Exponential] ") and "line 1: sharpness: column 12: not valid YAML" in line
+    assert line.endswith("(keeping the last good config)")
     _, (sigmas,) = webui.txt2img(scheduler=LABEL)
     assert torch.equal(sigmas, kes_sigmas())
     assert "last good values stay in force" in webui.shared.opts.kes_status, "a page reload shows it"
@@ -294,6 +298,12 @@ def test_an_invalid_per_generation_value_stops_the_generation_before_sampling(we
     with pytest.raises(ConfigError, match=re.escape(message)):
         webui.txt2img(scheduler=LABEL, override_settings=override)
     assert message in capsys.readouterr().out
+    # A hires job whose second pass uses KES stops before its first pass (no Schedule type recorded yet).
+    hires = webui.processing.StableDiffusionProcessing(scheduler="karras", hr_scheduler=LABEL, enable_hr=True,
+                                                       override_settings=override)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        webui.processing.process_images(hires)
+    assert "Schedule type" not in hires.extra_generation_params
     _, (plain,) = webui.txt2img(scheduler=LABEL)
     assert torch.equal(plain, kes_sigmas())
 
@@ -303,7 +313,8 @@ def test_an_invalid_kes_value_does_not_stop_a_generation_with_another_schedule(w
     p, (karras,) = webui.txt2img(scheduler="karras", override_settings={"kes_sharpness": -1})
     assert torch.equal(karras, k_diffusion.sampling.get_sigmas_karras(20, 0.0292, 14.6146))
     assert not [key for key in p.extra_generation_params if key.startswith("KES ")]
-    assert "sharpness: -1 is out of range" in capsys.readouterr().out
+    assert "ignored, this generation does not use Karras Exponential: per-generation value: sharpness: -1 is out " \
+           "of range" in capsys.readouterr().out
 
 
 def test_xyz_axes_use_the_live_module_and_are_not_duplicated_by_reloads(webui):
@@ -334,7 +345,7 @@ def test_xyz_cells_do_not_leak_kes_keys_into_the_next_cell(webui):
 
 def test_xyz_axis_rejects_values_outside_the_hard_limits(webui):
     axis = next(o for o in webui.xyz.axis_options if o.label == "KES sharpness")
-    with pytest.raises(ValueError, match="KES sharpness: sharpness: -1 is out of range; allowed: a number > 0"):
+    with pytest.raises(ValueError, match="KES sharpness: -1 is out of range; allowed: a number > 0"):
         axis.confirm(None, [0.9, -1])
 
 

@@ -124,13 +124,18 @@ def _yaml_error_problem(error: yaml.YAMLError, text: str) -> Problem:
     if missing_colon is not None:
         line, column = missing_colon, len(lines[missing_colon].rstrip())
         message = "not valid YAML: no ':' after the key (write key: value)"
-    elif "simple key" in context and context_mark is not None:  # "could not find expected ':'"
+    elif context_mark is not None and context.startswith(STARTED_AT_CONTEXT):
         line, column = context_mark.line, context_mark.column
     while line > 0 and (line >= len(lines) or not lines[line].strip()):
         line -= 1
         column = len(lines[line])
     key = re.split(r"[:\s#]", lines[line].strip(), maxsplit=1)[0] if lines else ""
     return Problem(key if key in BY_NAME else None, f"column {column + 1}: {message}", line + 1)
+
+
+# Mistakes PyYAML reports where it gave up but which began where its context mark points: a key
+# without its colon, and an unclosed bracket or quote.
+STARTED_AT_CONTEXT = ("while scanning a simple key", "while parsing a flow", "while scanning a quoted scalar")
 
 
 def _first_line_without_colon(lines: list[str], upto: int) -> int | None:

@@ -88,7 +88,7 @@ class ConfigManager:
             try:
                 config = read_config(self.path)
             except ConfigError as error:
-                return self._fail(f"{error}\n{self.path}: {KEEPING}")
+                return self._fail(f"{error} ({KEEPING})")
             return self._succeed(config, digest)
 
     def save(self, values: Mapping[str, Any]) -> Any:

@@ -31,6 +31,7 @@ class StableDiffusionProcessing:
     override_settings_restore_afterwards: bool = True
     extra_generation_params: dict = dataclasses.field(default_factory=dict)
     is_hr_pass: bool = False
+    sampler_noise_scheduler_override: object = None
 
 
 def get_sigmas(p, steps):
@@ -39,6 +40,8 @@ def get_sigmas(p, steps):
     if scheduler_name == "Automatic":
         scheduler_name = None  # the sampler's default; the stand-in samplers have none
     scheduler = sd_schedulers.schedulers_map.get(scheduler_name)
+    if p.sampler_noise_scheduler_override:
+        return p.sampler_noise_scheduler_override(steps)
     if scheduler is None or scheduler.function is None:
         return None  # the WebUI falls back to the model's own discrete schedule here
     if not p.is_hr_pass:
