@@ -30,7 +30,13 @@ __all__ = sorted(_EXPORTS)
 logging.getLogger("simple_kes").addHandler(logging.NullHandler())
 
 
+# The core modules, reachable as attributes too (simple_kes.schedule.schedule_parts), also on first use.
+_SUBMODULES = frozenset({"parameters", "config", "validation", "schedule", "randomization", "generation"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)  # the import binds it in this namespace
     if name not in _EXPORTS:
         raise AttributeError(f"module 'simple_kes' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
@@ -39,4 +45,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
