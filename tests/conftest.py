@@ -18,6 +18,11 @@ import simple_kes
 from simple_kes.app.config_file import template_text
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-screenshot", action="store_true",
+                     help="write the lab page's screenshot to docs/images/lab.png (tests/test_lab_browser.py)")
+
+
 @pytest.fixture(autouse=True)
 def _no_thread_leaks():
     before = set(threading.enumerate())

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import gradio as gr
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import simple_kes
-from simple_kes.app import panel
+from simple_kes.app import panel, presets
 from simple_kes.app.chart import compare, svg
+from simple_kes.app.plot import figure
 from simple_kes.app.manager import ConfigManager
 from simple_kes.parameters import CONTROL_PARAMETERS
 
@@ -91,31 +94,69 @@ def test_save_refuses_a_rejected_value_and_writes_nothing(manager, config_path):
     assert config_path.read_bytes() == before
 
 
+def test_status_names_a_file_under_home_as_the_user_types_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert panel.display_path(tmp_path / ".config" / "kes.yaml") == "~/.config/kes.yaml"
+    assert panel.display_path(Path("/etc/kes.yaml")) == "/etc/kes.yaml"
+
+
 def test_status_names_the_file_and_the_last_error(manager, config_path):
-    assert str(config_path) in panel.status(manager) and "error" not in panel.status(manager)
+    assert panel.display_path(config_path) in panel.status(manager) and "error" not in panel.status(manager)
     config_path.write_text("sharpness: [\n")
     manager.load()
     assert "has an error; the last good values stay in force" in panel.status(manager)
     assert "not valid YAML" in panel.status(manager)
 
 
-def test_following_the_file_updates_only_when_it_changed(manager, config_path):
+def test_following_the_file_brings_its_values_and_the_version_they_are_from(manager, config_path):
+    """What the lab page's hidden button and "Show the file's values" do: every control at the file's
+    value, the chart redrawn, and the status line marked with the version the page compares."""
     with gr.Blocks():
         built = panel.build_panel(manager, elem_prefix="test")
-    unchanged = built.follow_file(manager, manager.version, *SD)
-    assert all(update == gr.update() for update in unchanged[:len(built.controls) + 3])
+    before = built.follow_file(manager, *SD)
+    assert f'data-kes-version="{manager.version}"' in before[-1]
     config_path.write_text(config_path.read_text().replace("start_blend: 0.1 ", "start_blend: 0.3 "))
     manager.load()
-    updated = built.follow_file(manager, unchanged[-1], *SD)
+    after = built.follow_file(manager, *SD)
+    assert len(after) == len(built.file_outputs())
     start_blend = [spec.parameter.name for spec in built.specs].index("start_blend")
-    assert updated[start_blend] == 0.3 and updated[-1] == manager.version
-    assert 'class="curve-kes"' in updated[len(built.controls)]
+    assert (before[start_blend], after[start_blend]) == (0.1, 0.3)
+    chart = len(built.controls)
+    assert polyline(after[chart], "kes") != polyline(before[chart], "kes")
+    assert f'data-kes-version="{manager.version}"' in after[-1] and manager.version == 2
+
+
+def test_the_lab_serves_the_file_version_its_page_polls(manager, config_path):
+    """``/kes/version`` answers with the manager's version, so the page can tell a changed file from an
+    unchanged one without touching any component; the server token tells a restarted server."""
+    import asyncio
+
+    import httpx
+
+    from simple_kes.app.lab import VERSION_PATH, create_app
+
+    app = create_app(manager)
+
+    async def ask(server) -> dict:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server), base_url="http://lab") as client:
+            response = await client.get(VERSION_PATH)
+            response.raise_for_status()
+            return response.json()
+
+    first = asyncio.run(ask(app))
+    assert first["version"] == manager.version == 1
+    config_path.write_text(config_path.read_text().replace("start_blend: 0.1 ", "start_blend: 0.3 "))
+    manager.load()
+    assert asyncio.run(ask(app)) == {"version": 2, "server": first["server"]}
+    assert asyncio.run(ask(create_app(manager)))["server"] != first["server"]
 
 
 def test_panel_has_a_control_for_every_key_with_the_declared_ranges(manager):
+    """Every key but the retired one, which does nothing and so gets no slider."""
     with gr.Blocks():
         built = panel.build_panel(manager, elem_prefix="test")
-    """Every key but the retired one, which does nothing and so gets no slider."""
+    assert "early_stopping_threshold" not in [spec.parameter.name for spec in built.specs]
+    assert not any("early_stopping" in (control.elem_id or "") for control in built.controls)
     assert [spec.parameter.name for spec in built.specs] == sorted(
         (p.name for p in CONTROL_PARAMETERS), key=[s.parameter.name for s in built.specs].index)
     assert len(built.controls) == len(CONTROL_PARAMETERS) == len(simple_kes.PARAMETERS) - 1
@@ -129,6 +170,65 @@ def test_chart_is_cheap_enough_to_redraw_on_every_slider_move():
     assert chart.startswith("<svg") and len(chart) < 20_000
 
 
+# Shipped schedules a user is likely to chart: the defaults and every preset.
+CHARTED = {"defaults": simple_kes.KesConfig(),
+           **{name: simple_kes.KesConfig().with_values(presets.preset_values(name)) for name in presets.preset_paths()}}
+FONT_SIZE = 12  # the SVG's font-size
+CHARACTER_WIDTH = 0.62 * FONT_SIZE  # wider than any sans-serif's average glyph, so the box errs large
+
+
+def label_boxes(chart: str) -> list[tuple[str, float, float, float, float]]:
+    """(text, left, right, top, bottom) of each model-range label, its width estimated from its length."""
+    boxes = []
+    for match in re.finditer(r'<text class="model-range-label" x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)"[^>]*>'
+                             r"([^<]*)</text>", chart):
+        x, y, anchor, text = float(match[1]), float(match[2]), match[3], match[4]
+        width = CHARACTER_WIDTH * len(text)
+        left = x if anchor == "start" else x - width
+        boxes.append((text, left, left + width, y - FONT_SIZE, y + 3))
+    return boxes
+
+
+def curve_span(points: str, left: float, right: float) -> tuple[float, float]:
+    """Lowest and highest y of a polyline between x = left and x = right (exact for straight segments)."""
+    vertices = [tuple(map(float, point.split(","))) for point in points.split()]
+    ys = [y for x, y in vertices if left <= x <= right]
+    for (x0, y0), (x1, y1) in zip(vertices, vertices[1:]):
+        for edge in (left, right):
+            if x0 < edge < x1:
+                ys.append(y0 + (y1 - y0) * (edge - x0) / (x1 - x0))
+    return (min(ys), max(ys)) if ys else (float("inf"), float("-inf"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(sorted(CHARTED)), steps=st.integers(2, 150))
+def test_model_range_labels_stay_clear_of_every_curve(name, steps):
+    """The sigma_max label sits on the right and sigma_min's on the left, where the curves are not:
+    no curve passes through either label's box, for the defaults and every preset at any step count."""
+    chart = svg(compare(CHARTED[name], steps, 0.0292, 14.6146))
+    boxes = label_boxes(chart)
+    assert [text.split(" ")[1] for text, *_ in boxes] == ["sigma_max", "sigma_min"]
+    for curve in ("kes", "karras", "exponential"):
+        for text, left, right, top, bottom in boxes:
+            low, high = curve_span(polyline(chart, curve), left, right)
+            assert high < top or low > bottom, f"{curve} crosses '{text}' at {steps} steps ({name})"
+
+
+@pytest.mark.parametrize("steps", [2, 3, 5, 7, 150])
+def test_the_png_plot_marks_whole_steps_only(steps):
+    """A fraction of a step means nothing: with few steps the x axis must not show 0.5, 1.5, ..."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = figure(compare(simple_kes.KesConfig(), steps, 0.0292, 14.6146))
+    FigureCanvasAgg(fig).draw()
+    axes = fig.axes[0]
+    low, high = axes.get_xlim()
+    shown = [(tick, label.get_text()) for tick, label in zip(axes.get_xticks(), axes.get_xticklabels())
+             if low <= tick <= high]
+    assert len(shown) >= 2 and all(float(tick).is_integer() and re.fullmatch(r"\d+", text) for tick, text in shown), shown
+
+
+@pytest.mark.slow
 def test_plot_command_writes_a_png(tmp_path, config_path):
     out = tmp_path / "kes.png"
     result = subprocess.run([sys.executable, "-m", "simple_kes", "plot", "--steps", "12", "--config", str(config_path),
@@ -138,6 +238,7 @@ def test_plot_command_writes_a_png(tmp_path, config_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_plot_command_refuses_values_without_a_valid_schedule(tmp_path, config_path):
     config_path.write_text("sharpness: 1.0\nfinal_step_size: 5.0\ninitial_step_size: 0.1\n")
     result = subprocess.run([sys.executable, "-m", "simple_kes", "plot", "--config", str(config_path), "--out",

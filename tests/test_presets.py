@@ -135,7 +135,7 @@ def test_a_broken_preset_file_is_reported_and_does_not_break_the_menus(tmp_path,
         built = panel.build_panel(manager, elem_prefix="test")
     [load_preset] = [f.fn for f in blocks.fns if f.fn.__name__ == "on_load_preset"]
     values = panel.file_values(manager, built.specs)
-    with pytest.raises(gr.Error, match="broken.yaml, line 2: sharpness: column 15: not valid YAML"):
+    with pytest.raises(gr.Error, match="broken.yaml, line 2: sharpness: column 12: not valid YAML"):
         load_preset("broken", 20, *SD, *values)
     with pytest.raises(gr.Error, match="no preset named 'custom'"):
         load_preset(presets.CUSTOM, 20, *SD, *values)

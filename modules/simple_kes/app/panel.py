@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+from pathlib import Path
 from typing import Any, Sequence
 
 from ..config import ConfigError
@@ -74,13 +75,27 @@ def save(manager: ConfigManager, specs: Sequence[SettingSpec], *values: Any) -> 
 
 
 def status(manager: ConfigManager) -> str:
-    """Which file is in force, and its last error if the latest edit was refused (HTML, escaped)."""
-    path = html.escape(str(manager.path))
+    """Which file is in force, and its last error if the latest edit was refused (HTML, escaped).
+
+    Carries ``data-kes-version``, the manager's version these values are from: the lab page compares it
+    with the server's to know whether the file changed since it last asked.
+    """
+    path = html.escape(display_path(manager.path))
     if manager.last_error:
-        return (f"<b>{path}</b> has an error; the last good values stay in force:"
+        text = (f"<b>{path}</b> has an error; the last good values stay in force:"
                 f'<pre style="white-space:pre-wrap">{html.escape(manager.last_error)}</pre>')
-    notes = "".join(f"<br>Note: {html.escape(notice)}" for notice in manager.notices)
-    return f"Values of <b>{path}</b>, reloaded when the file is saved.{notes}"
+    else:
+        notes = "".join(f"<br>Note: {html.escape(notice)}" for notice in manager.notices)
+        text = f"Values of <b>{path}</b>, reloaded when the file is saved.{notes}"
+    return f'<div class="kes-status" data-kes-version="{manager.version}">{text}</div>'
+
+
+def display_path(path: Path) -> str:
+    """The path as a user would type it: ``~/...`` under the home folder."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # not under the home folder, or no home folder known
+        return str(path)
 
 
 def preset_control_values(name: str, specs: Sequence[SettingSpec], values: Sequence[Any]) -> list[Any]:
@@ -111,21 +126,18 @@ class Panel:
     save_button: Any
     reload_button: Any
     save_result: Any
-    seen_version: Any
     preset: Any
     preset_button: Any
 
-    def follow_file(self, manager: ConfigManager, version: int, steps, model_sigma_min, model_sigma_max):
-        """Updates for a poll: new control values and chart when the file changed since ``version``."""
-        import gradio as gr
-        if version == manager.version:
-            return [gr.update()] * len(self.controls) + [gr.update()] * 3 + [status(manager), version]
+    def follow_file(self, manager: ConfigManager, steps, model_sigma_min, model_sigma_max) -> list[Any]:
+        """Every control at the file's value, the chart and numbers redrawn, the status line (``file_outputs``)."""
         values = file_values(manager, self.specs)
         chart, rows, text = redraw(manager, self.specs, steps, model_sigma_min, model_sigma_max, *values)
-        return values + [chart, rows, text, status(manager), manager.version]
+        return values + [chart, rows, text, status(manager)]
 
-    def poll_outputs(self) -> list[Any]:
-        return [*self.controls, self.chart, self.table, self.numbers, self.status, self.seen_version]
+    def file_outputs(self) -> list[Any]:
+        """What ``follow_file`` updates, in its order."""
+        return [*self.controls, self.chart, self.table, self.numbers, self.status]
 
 
 def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
@@ -158,15 +170,16 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
                                  show_copy_button=True, elem_id=f"{elem_prefix}_numbers")
     ordered_specs = [spec for spec in specs if not is_random_control(spec)] + [spec for spec in specs if is_random_control(spec)]
     with gr.Row():
-        preset = gr.Dropdown(list(presets.preset_paths()), value=presets.matching_preset(manager.config),
+        # A file that matches no preset shows no choice: "custom" is no entry of the menu (Gradio 4 warns).
+        matching = presets.matching_preset(manager.config)
+        preset = gr.Dropdown(list(presets.preset_paths()), value=None if matching == presets.CUSTOM else matching,
                              label="Preset", info=presets.preset_guide(), elem_id=f"{elem_prefix}_preset")
         preset_button = gr.Button("Load the preset into the controls", elem_id=f"{elem_prefix}_load_preset")
         save_button = gr.Button("Save to the YAML", variant="primary", elem_id=f"{elem_prefix}_save")
         reload_button = gr.Button("Show the file's values", elem_id=f"{elem_prefix}_reload")
     save_result = gr.Markdown(elem_id=f"{elem_prefix}_save_result")
-    seen_version = gr.State(manager.version)
     panel = Panel(ordered_specs, controls, steps, model_sigma_min, model_sigma_max, chart, table, numbers,
-                  status_box, save_button, reload_button, save_result, seen_version, preset, preset_button)
+                  status_box, save_button, reload_button, save_result, preset, preset_button)
     _wire(gr, manager, panel)
     return panel
 
@@ -193,9 +206,11 @@ def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
                             outputs=panel.save_result)
     def on_load_preset(name, steps, low, high, *values):
         """Not saved: the user sees the preset on the chart first, then decides to Save."""
+        if not name:
+            raise gr.Error("Choose a preset in the menu first.")
         try:
             new_values = preset_control_values(name, panel.specs, values)
-        except KeyError as error:  # no preset chosen, or its file was removed since the page loaded
+        except KeyError as error:  # its file was removed since the page loaded
             raise gr.Error(error.args[0]) from None
         except ConfigError as error:
             raise gr.Error(str(error)) from None
@@ -203,7 +218,8 @@ def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
 
     panel.preset_button.click(on_load_preset, inputs=[panel.preset, *inputs],
                               outputs=[*panel.controls, *outputs], show_progress="hidden")
-    # A version no load ever has, so the controls are reset to the file even if nothing changed.
-    panel.reload_button.click(lambda *view: panel.follow_file(manager, -1, *view), inputs=inputs[:3],
-                              outputs=panel.poll_outputs())
+    def on_reload(steps, model_sigma_min, model_sigma_max):
+        return panel.follow_file(manager, steps, model_sigma_min, model_sigma_max)
+
+    panel.reload_button.click(on_reload, inputs=inputs[:3], outputs=panel.file_outputs(), show_progress="hidden")
 
