@@ -23,7 +23,8 @@ def validate(values: Mapping[str, Any], base: KesConfig | None = None, *, steps:
     """``base`` (the defaults when omitted) with ``values`` in place, if it passes every rule.
 
     Raises ConfigError listing every problem, each with its key, value and allowed range, naming
-    ``source`` and, where ``lines`` knows it, the line of the key.
+    ``source`` and, where ``lines`` knows it, the line of the key. ``steps=()`` skips the sweep, for a
+    caller that computes and reports the schedule for its own step count right away (the panel's chart).
     """
     try:
         config = config_from_mapping(values, base)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..config import ConfigError
+from ..validation import validate
 from ..parameters import SD_SIGMA_MAX, SD_SIGMA_MIN, is_random_key
 from . import presets
 from .chart import compare, svg
@@ -33,9 +34,13 @@ def panel_specs(manager: ConfigManager) -> list[SettingSpec]:
 
 
 def config_from_controls(manager: ConfigManager, specs: Sequence[SettingSpec], values: Sequence[Any]):
-    """The config the controls describe (not saved): the file's config with the shown values in it."""
+    """The config the controls describe (not saved): the file's config with the shown values in it.
+
+    Checked by the one validation pipeline without its step sweep: the chart computes the schedule
+    for its step count next and shows that count's problem beside the other curves; Save sweeps.
+    """
     changes = {spec.parameter.name: from_option_value(spec.parameter, value) for spec, value in zip(specs, values)}
-    return manager.config.with_values(changes)
+    return validate(changes, manager.config, steps=(), source="the panel")
 
 
 def redraw(manager: ConfigManager, specs: Sequence[SettingSpec], steps: Any, model_sigma_min: Any,
