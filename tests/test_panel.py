@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import gradio as gr
@@ -17,6 +15,7 @@ from simple_kes.app.chart import compare, svg
 from simple_kes.app.plot import figure
 from simple_kes.app.manager import ConfigManager
 from simple_kes.parameters import CONTROL_PARAMETERS
+from cli_harness import Run, run_cli
 
 SD = (20, 0.0292, 14.6146)
 
@@ -228,23 +227,21 @@ def test_the_png_plot_marks_whole_steps_only(steps):
     assert len(shown) >= 2 and all(float(tick).is_integer() and re.fullmatch(r"\d+", text) for tick, text in shown), shown
 
 
-@pytest.mark.slow
-def test_plot_command_writes_a_png(tmp_path, config_path):
+def test_plot_command_writes_a_png(tmp_path, config_path, capsys):
+    """plot --config FILE --out X.png draws that file's schedule as a PNG (in-process: cli_harness)."""
     out = tmp_path / "kes.png"
-    result = subprocess.run([sys.executable, "-m", "simple_kes", "plot", "--steps", "12", "--config", str(config_path),
-                             "--out", str(out)], capture_output=True, text=True, timeout=120,
-                            env={"PYTHONWARNINGS": "ignore", "PATH": ""})
-    assert result.returncode == 0, result.stderr
+    run = run_cli(capsys, "plot", "--steps", "12", "--config", config_path, "--out", out)
+    assert run == Run(0, f"wrote {out}\n", "")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
 
 
-@pytest.mark.slow
-def test_plot_command_refuses_values_without_a_valid_schedule(tmp_path, config_path):
+def test_plot_command_refuses_values_without_a_valid_schedule(tmp_path, config_path, capsys):
+    """A file whose values give no valid schedule is refused in one line naming it, and no PNG is written."""
     config_path.write_text("sharpness: 1.0\nfinal_step_size: 5.0\ninitial_step_size: 0.1\n")
-    result = subprocess.run([sys.executable, "-m", "simple_kes", "plot", "--config", str(config_path), "--out",
-                             str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120,
-                            env={"PYTHONWARNINGS": "ignore", "PATH": ""})
-    assert result.returncode == 1 and "would not be strictly decreasing" in result.stderr
+    run = run_cli(capsys, "plot", "--config", config_path, "--out", tmp_path / "x.png")
+    assert (run.code, run.out) == (1, "")
+    assert run.err.startswith(f"{config_path}: the sigmas would not be strictly decreasing for ")
+    assert len(run.err.splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
 
 

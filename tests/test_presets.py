@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
-import subprocess
-import sys
 
 import gradio as gr
 import pytest
@@ -16,6 +15,7 @@ from simple_kes.parameters import SD_SIGMA_MAX, SD_SIGMA_MIN
 from simple_kes.app import config_file
 from simple_kes.app.config_file import read_config
 from simple_kes.app.manager import ConfigManager
+from cli_harness import Run, isolate_user_config, run_cli
 
 SD = (SD_SIGMA_MIN, SD_SIGMA_MAX)
 
@@ -36,32 +36,45 @@ def test_unknown_preset_names_the_ones_there_are():
         presets.preset_values("nope")
 
 
-def run(*arguments):
-    return subprocess.run([sys.executable, "-m", "simple_kes", *arguments], capture_output=True, text=True,
-                          timeout=120, env={"PYTHONWARNINGS": "ignore", "PATH": ""})
+def test_preset_command_writes_the_schedule_keys_and_keeps_randomization_and_comments(
+        config_path, capsys, monkeypatch, tmp_path):
+    """preset NAME --config FILE sets the preset's schedule values in FILE and changes nothing else
+    (comments, layout, randomization keys); an unknown name is refused and writes nothing. In-process
+    (cli_harness): the command line's own process is tested once, in test_cli.py."""
+    isolate_user_config(tmp_path, monkeypatch)
+    randomizing = config_file.template_text().replace("start_blend_rand: false", "start_blend_rand: true")
+    config_path.write_text(randomizing.replace("sharpness: 0.95", "sharpness: 0.9"))
+    assert run_cli(capsys, "preset", "faithful", "--config", config_path) == Run(
+        0, f"applied preset faithful to {config_path}\n", "")
+    assert config_path.read_text() == randomizing
+    assert run_cli(capsys, "preset", "nope", "--config", config_path) == Run(
+        1, "", f"no preset named 'nope'; presets: {', '.join(presets.preset_paths())}\n")
+    assert config_path.read_text() == randomizing
 
 
-def test_preset_command_writes_the_schedule_keys_and_keeps_randomization_and_comments(config_path):
-    text = config_path.read_text().replace("sharpness: 0.95", "sharpness: 0.9").replace(
-        "start_blend_rand: false", "start_blend_rand: true")
-    config_path.write_text(text)
-    comments = [line for line in text.splitlines() if line.startswith("#")]
-    result = run("preset", "faithful", "--config", str(config_path))
-    assert result.returncode == 0, result.stderr
-    config = read_config(config_path)
-    assert config.sharpness == 0.95 and config.start_blend_rand is True
-    assert all(comment in config_path.read_text() for comment in comments)
-    assert run("preset", "nope", "--config", str(config_path)).returncode == 1
+def test_preset_command_refuses_a_file_it_cannot_read_in_one_line(tmp_path, capsys):
+    """A target that is not UTF-8 is named in one line and left as it is (was a UnicodeDecodeError traceback)."""
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("sharpness: 0.9  # caf\xe9\n".encode("latin-1"))
+    assert run_cli(capsys, "preset", "faithful", "--config", latin) == Run(
+        1, "", f"{latin}: is not UTF-8 text (invalid continuation byte)\n")
+    assert latin.read_bytes() == "sharpness: 0.9  # caf\xe9\n".encode("latin-1")
 
 
-def test_sigmas_with_a_preset_use_its_values(config_path):
+def test_sigmas_with_a_preset_use_its_values(config_path, capsys, monkeypatch, tmp_path):
+    """sigmas --preset NAME uses the preset's schedule values instead of the file's, says so in its
+    header, and refuses an unknown name naming --preset."""
+    isolate_user_config(tmp_path, monkeypatch)
     config_path.write_text(config_path.read_text().replace("sharpness: 0.95", "sharpness: 0.9"))
-    with_file = run("sigmas", "--steps", "8", "--json", "--config", str(config_path))
-    with_preset = run("sigmas", "--steps", "8", "--json", "--config", str(config_path), "--preset", "faithful")
-    defaults = run("sigmas", "--steps", "8", "--json", "--config", str(config_file.TEMPLATE))
-    assert with_preset.stdout == defaults.stdout != with_file.stdout
-    listing = run("sigmas", "--steps", "8", "--config", str(config_path), "--preset", "faithful").stdout
-    assert f"preset faithful (randomization from {config_path})" in listing.splitlines()[0]
+    schedule = functools.partial(run_cli, capsys, "sigmas", "--steps", "8", "--json")
+    with_file = schedule("--config", config_path)
+    with_preset = schedule("--config", config_path, "--preset", "faithful")
+    defaults = schedule("--config", config_file.TEMPLATE)
+    assert with_preset.out == defaults.out != with_file.out
+    header = run_cli(capsys, "sigmas", "--steps", "8", "--config", config_path, "--preset", "faithful").out
+    assert header.splitlines()[0].endswith(f", preset faithful (randomization from {config_path})")
+    assert schedule("--config", config_path, "--preset", "nope") == Run(
+        1, "", f"--preset nope: no preset named 'nope'; presets: {', '.join(presets.preset_paths())}\n")
 
 
 def test_panel_loads_a_preset_into_the_controls_only(config_path):
@@ -75,13 +88,15 @@ def test_panel_loads_a_preset_into_the_controls_only(config_path):
     assert read_config(config_path) == simple_kes.KesConfig(), "loading a preset saves nothing"
 
 
-def test_every_preset_says_what_it_is_for_in_the_listing_and_the_panel(config_path):
-    names = list(presets.preset_paths())
+def test_every_preset_says_what_it_is_for_in_the_listing_and_the_panel(config_path, capsys, monkeypatch, tmp_path):
+    isolate_user_config(tmp_path, monkeypatch)
+    paths = presets.preset_paths()
+    names = list(paths)
     assert all(presets.preset_summary(name) for name in names), "each preset file opens with '# NAME: ...'"
-    listing = run("preset")
-    assert listing.returncode == 0, listing.stderr
-    assert [line.split("\t")[:2] for line in listing.stdout.splitlines()] == [
-        [name, presets.preset_summary(name).rstrip(".")] for name in names]
+    listing = run_cli(capsys, "preset")
+    assert (listing.code, listing.err) == (0, "")
+    assert [line.split("\t") for line in listing.out.splitlines()] == [
+        [name, presets.preset_summary(name).rstrip("."), str(paths[name])] for name in names]
     manager = ConfigManager(config_path)
     manager.load()
     with gr.Blocks():
@@ -135,7 +150,7 @@ def test_a_broken_preset_file_is_reported_and_does_not_break_the_menus(tmp_path,
         built = panel.build_panel(manager, elem_prefix="test")
     [load_preset] = [f.fn for f in blocks.fns if f.fn.__name__ == "on_load_preset"]
     values = panel.file_values(manager, built.specs)
-    with pytest.raises(gr.Error, match="broken.yaml, line 2: sharpness: column 12: not valid YAML"):
+    with pytest.raises(gr.Error, match="broken.yaml, line 2: sharpness: column 15: not valid YAML"):
         load_preset("broken", 20, *SD, *values)
     with pytest.raises(gr.Error, match="no preset named 'custom'"):
         load_preset(presets.CUSTOM, 20, *SD, *values)

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import socket
 import sys
@@ -27,6 +28,14 @@ from .presets import preset_description, preset_paths, preset_values, with_prese
 PROGRAM = "python -m simple_kes"
 MAX_STEPS = 10_000
 DEFAULT_PORT = 7870
+# Every diffusion model's sigma range lies well inside this; a value outside it is a typo, and would
+# only fail later with a message about the schedule's keys instead of the flag.
+MODEL_SIGMA_RANGE = (1e-5, 1e5)
+MODEL_SIGMA_RANGE_TEXT = f"{MODEL_SIGMA_RANGE[0]:g} to {MODEL_SIGMA_RANGE[1]:g}"
+# How often a long-running command's main thread wakes while it waits: CPython runs signal handlers
+# between bytecodes, so a SIGTERM landing just before the thread blocks would otherwise go unnoticed
+# until another signal came.
+SIGNAL_CHECK_SECONDS = 0.25
 
 
 class CommandError(Exception):
@@ -39,6 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.command(args)
     except CommandError as error:
         print(error, file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader stopped early (``sigmas | head``): nothing to report. Later writes, and the
+        # flush at exit that would print a traceback, go to the null device instead.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return 1
 
 
@@ -98,9 +114,9 @@ def _config_option(parser: argparse.ArgumentParser, *, required: bool = False,
 
 def _schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=_steps, default=20, help="number of sampling steps (default 20)")
-    parser.add_argument("--sigma-min", type=_positive_number, default=SD_SIGMA_MIN,
+    parser.add_argument("--sigma-min", type=_model_sigma, default=SD_SIGMA_MIN,
                         help=f"the model's lowest sigma (default {SD_SIGMA_MIN}, SD 1.x/SDXL)")
-    parser.add_argument("--sigma-max", type=_positive_number, default=SD_SIGMA_MAX,
+    parser.add_argument("--sigma-max", type=_model_sigma, default=SD_SIGMA_MAX,
                         help=f"the model's highest sigma (default {SD_SIGMA_MAX}, SD 1.x/SDXL)")
     parser.add_argument("--seed", type=int, help="seed for randomized parameters")
     parser.add_argument("--preset", metavar="NAME", help="use a named preset's schedule values (writes nothing)")
@@ -118,13 +134,13 @@ def _steps(text: str) -> int:
     return value
 
 
-def _positive_number(text: str) -> float:
+def _model_sigma(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; allowed: a number > 0") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} is out of range; allowed: a finite number > 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; allowed: {MODEL_SIGMA_RANGE_TEXT}") from None
+    if not (math.isfinite(value) and MODEL_SIGMA_RANGE[0] <= value <= MODEL_SIGMA_RANGE[1]):
+        raise argparse.ArgumentTypeError(f"{text} is out of range; allowed: {MODEL_SIGMA_RANGE_TEXT}")
     return value
 
 
@@ -151,6 +167,23 @@ def _given_config_path(args: argparse.Namespace) -> Path | None:
     if args.config is None and args.config_required:
         raise CommandError(f"{args.usage_name}: which config file? Give --config FILE")
     return args.config
+
+
+def _config_manager(args: argparse.Namespace):
+    """The manager of the file watch, lab and preset work on: the one given, which must exist, else
+    the user's (created from the defaults when first loaded).
+
+    A folder is refused here: watch and lab would otherwise start on it, and preset fail as it writes.
+    """
+    from .manager import ConfigManager
+
+    given = _given_config_path(args)
+    path = given or user_config_path()
+    if path.is_dir():
+        raise CommandError(f"{path}: is a folder, not a config file")
+    if given is not None and not given.exists():
+        raise CommandError(f"{given}: no such file")
+    return ConfigManager(path, create=given is None)
 
 
 def _read(path: Path) -> Any:
@@ -264,15 +297,9 @@ def _plot_command(args: argparse.Namespace) -> int:
 
 
 def _watch_command(args: argparse.Namespace) -> int:
-    from .manager import ConfigManager
-
-    given = _given_config_path(args)
-    path = given or user_config_path()
-    if given is not None and not path.exists():
-        raise CommandError(f"{path}: no such file")
+    manager = _config_manager(args)
     if args.preset and args.preset not in preset_paths():
         raise CommandError(f"--preset {args.preset}: no preset of that name; presets: {', '.join(preset_paths())}")
-    manager = ConfigManager(path, create=given is None)
     source = _describe_source(manager.path, args.preset)
 
     def show(result) -> None:
@@ -289,7 +316,7 @@ def _watch_command(args: argparse.Namespace) -> int:
         try:
             manager.start()  # the first load reaches show() too
             print(f"watching {manager.path}; press Ctrl+C to stop", file=sys.stderr, flush=True)
-            threading.Event().wait()
+            _wait_until_interrupted()
         except KeyboardInterrupt:
             pass
         finally:
@@ -298,14 +325,9 @@ def _watch_command(args: argparse.Namespace) -> int:
 
 
 def _lab_command(args: argparse.Namespace) -> int:
-    from .manager import ConfigManager
-
-    given = _given_config_path(args)
-    if given is not None and not given.exists():
-        raise CommandError(f"{given}: no such file")
+    manager = _config_manager(args)
     _require("gradio", "lab")
     _check_port_free(args.port)
-    manager = ConfigManager(given or user_config_path(), create=given is None)
     from .lab import serve
 
     print(f"Karras Exponential lab on http://127.0.0.1:{args.port}/ editing {manager.path}; Ctrl+C stops it",
@@ -315,6 +337,8 @@ def _lab_command(args: argparse.Namespace) -> int:
             serve(manager, args.port)
         except KeyboardInterrupt:
             pass
+        except OSError as error:  # the port was taken between the check and the server's bind
+            raise CommandError(f"--port {args.port}: {error}; choose another with --port") from None
     return 0
 
 
@@ -330,6 +354,9 @@ def _require(module: str, extra: str) -> None:
 def _check_port_free(port: int) -> None:
     """Refuse a port in use now, before gradio spends seconds starting and then fails on it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server's own bind does (asyncio sets SO_REUSEADDR on POSIX): a port that the last
+        # lab's connections left in TIME_WAIT is free to it, and must not be called in use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -341,12 +368,9 @@ def _preset_command(args: argparse.Namespace) -> int:
         for name, path in preset_paths().items():
             print(f"{name}\t{preset_description(name)}\t{path}")
         return 0
-    from .manager import ConfigManager
-
-    given = _given_config_path(args)
-    manager = ConfigManager(given or user_config_path(), create=given is None)
-    if given is not None and not manager.path.exists():
-        raise CommandError(f"{given}: no such file")
+    manager = _config_manager(args)
+    if manager.path.exists():
+        _read(manager.path)  # a file that is not UTF-8 or not valid is refused in one line, not overwritten
     try:
         manager.save(preset_values(args.name))
     except KeyError as error:
@@ -355,6 +379,13 @@ def _preset_command(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     print(f"applied preset {args.name} to {manager.path}")
     return 0
+
+
+def _wait_until_interrupted() -> None:
+    """Block until Ctrl+C or SIGTERM raises KeyboardInterrupt here."""
+    never_set = threading.Event()
+    while not never_set.wait(SIGNAL_CHECK_SECONDS):
+        pass
 
 
 @contextlib.contextmanager
