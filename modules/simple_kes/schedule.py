@@ -66,8 +66,11 @@ def _checked_arguments(n: Any, sigma_min: Any, sigma_max: Any,
 
 def _compute_sigmas(n: int, sigma_min: float, sigma_max: float, shape: dict[str, Any]) -> np.ndarray:
     """The float32 sigmas for already-checked arguments; raises ValueError if they would not fall."""
-    parts = schedule_parts(n, sigma_min, sigma_max, **shape)
-    sigmas = parts["sigmas"].astype(np.float32)
+    # An extreme range can overflow float32; the check below reports that as one clear error, so
+    # NumPy's own overflow warnings would only repeat it less clearly.
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        parts = schedule_parts(n, sigma_min, sigma_max, **shape)
+        sigmas = parts["sigmas"].astype(np.float32)
     problem = _monotonicity_problem(sigmas, parts, shape, n)
     if problem:
         raise ValueError(problem)

@@ -138,6 +138,7 @@ def create_app(manager: ConfigManager):
 
 # How long a stop waits for requests in flight before dropping them, and then for the drop.
 STOP_GRACE_SECONDS = 0.5
+SIGNAL_CHECK_SECONDS = 0.25
 
 
 def serve(manager: ConfigManager, port: int) -> None:
@@ -157,8 +158,10 @@ def serve(manager: ConfigManager, port: int) -> None:
         print(f"Running on local URL:  http://127.0.0.1:{port}", flush=True)
         # Until Ctrl+C or SIGTERM raise KeyboardInterrupt here. Not the thread's join(): a join that
         # a KeyboardInterrupt breaks leaves the thread marked as finished (seen with Python 3.11), and
-        # the stop below could then not wait for it.
-        stopped.wait()
+        # the stop below could then not wait for it. Not one endless wait either: a signal that lands
+        # just before the thread blocks runs its handler only at the next wake-up.
+        while not stopped.wait(SIGNAL_CHECK_SECONDS):
+            pass
     finally:
         if server is not None:
             _stop(server, stopped)
