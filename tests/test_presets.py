@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
-import shutil
 
 import gradio as gr
 import pytest
