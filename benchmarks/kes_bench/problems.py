@@ -1,4 +1,4 @@
-"""Test problems with exact denoisers for the schedule-quality benchmark (``quality.py``).
+"""The benchmark problems: Gaussian mixtures and data sets with exact denoisers, and their exact ODE solutions.
 
 Every problem is an isotropic Gaussian mixture: weights w_k, means mu_k and variances v_k (times the
 identity). A finite data set {y_i} is the special case v_k = 0 with equal weights, so one exact
@@ -27,12 +27,17 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-SD_SIGMA_MIN = 0.0292
-SD_SIGMA_MAX = 14.6146
+# The SD 1.x range every schedule is made over and the sd-clamped denoiser knows, from the declaration.
+from simple_kes.parameters import SD_SIGMA_MAX, SD_SIGMA_MIN
+
+# Every schedule and sampler starts from the same seeded standard-normal noise on a problem.
+NOISE_SEED = 20240605
 # The reference ODE runs down to this sigma and then applies D once. It is far below the smallest
 # component scale (0.02), so the part of the trajectory it skips moves x by < (1e-6 / 0.02)^2.
 REFERENCE_SIGMA_END = 1e-6
 REFERENCE_RTOL = 1e-10
+# How much ``reference_convergence`` tightens both tolerances to measure the reference's own error.
+REFERENCE_CHECK_FACTOR = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,9 +239,14 @@ def solve_probability_flow(problem: Mixture, x_start: torch.Tensor, sigma_start:
 def reference_convergence(problem: Mixture, x_start: torch.Tensor, sigma_start: float) -> float:
     """RMS change of the reference when rtol and sigma_end both shrink 100-fold: the reference's own error."""
     standard = solve_probability_flow(problem, x_start, sigma_start)
-    tighter = solve_probability_flow(problem, x_start, sigma_start, rtol=REFERENCE_RTOL / 100,
-                                     sigma_end=REFERENCE_SIGMA_END / 100)
+    tighter = solve_probability_flow(problem, x_start, sigma_start, rtol=REFERENCE_RTOL / REFERENCE_CHECK_FACTOR,
+                                     sigma_end=REFERENCE_SIGMA_END / REFERENCE_CHECK_FACTOR)
     return rms(standard - tighter)
+
+
+def problem_noise(problem: Mixture, batch: int) -> torch.Tensor:
+    """The seeded standard-normal starts (batch, dim) every schedule shares on ``problem``."""
+    return torch.randn(batch, problem.dim, generator=torch.Generator().manual_seed(NOISE_SEED), dtype=torch.float64)
 
 
 def rms(difference: torch.Tensor) -> float:
