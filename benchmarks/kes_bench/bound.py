@@ -213,10 +213,7 @@ def render(built: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def write(results: dict[str, Any], folder: Path) -> Path:
     json_path, md_path = folder / f"{NAME}.json", folder / f"{NAME}.md"
-    results.pop("report", None)
-    report.write_json(json_path, results)  # the data first: an error in the report must not lose a run
-    results["report"] = build_report(results)
-    report.write_json(json_path, results)
+    report.write_data_and_report(results, json_path, build_report)
     report.write_markdown(md_path, report.header_line(results["written_by"], results.get("report_regenerated")),
                           render(results["report"]))
     return md_path
@@ -240,10 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only write the .md again from a saved schedule_bound.json, without optimizing")
     arguments = parser.parse_args(argv)
     if arguments.report_only:
-        results = report.read_json(arguments.report_only)
-        if results.get("benchmark") != NAME:
-            raise SystemExit(f"{arguments.report_only}: not a {NAME} results file")
-        results["report_regenerated"] = report.run_record(argv, "schedule_bound.py")
+        results = report.saved_run(arguments.report_only, NAME, "schedule_bound.py", argv)
         report.log(f"wrote {write(results, arguments.results or arguments.report_only.parent)}")
         return 0
     cells = arguments.cells or list(QUICK_CELLS if arguments.quick else CELLS)

@@ -397,12 +397,7 @@ def render(built: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def write(results: dict[str, Any], folder: Path, extra_json: Path | None = None) -> Path:
     json_path, md_path = folder / f"{NAME}.json", folder / f"{NAME}.md"
-    results.pop("report", None)
-    report.write_json(json_path, results)  # the data first: an error in the report must not lose a run
-    results["report"] = build_report(results)
-    report.write_json(json_path, results)
-    if extra_json:
-        report.write_json(extra_json, results)
+    report.write_data_and_report(results, json_path, build_report, extra_json)
     report.write_markdown(md_path, report.header_line(results["written_by"], results.get("report_regenerated")),
                           render(results["report"]))
     return md_path
@@ -432,10 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only write the .md again from a saved bench_core.json, without measuring")
     arguments = parser.parse_args(argv)
     if arguments.report_only:
-        results = report.read_json(arguments.report_only)
-        if results.get("benchmark") != NAME:
-            raise SystemExit(f"{arguments.report_only}: not a {NAME} results file")
-        results["report_regenerated"] = report.run_record(argv, "bench_core.py")
+        results = report.saved_run(arguments.report_only, NAME, "bench_core.py", argv)
         report.log(f"wrote {write(results, arguments.results or arguments.report_only.parent)}")
         return 0
     settings = QUICK if arguments.quick else FULL

@@ -681,12 +681,7 @@ def details_text(numbers: Mapping[str, Any]) -> str:
 def write(results: dict[str, Any], folder: Path, plot: Path | None, extra_json: Path | None = None) -> Path:
     """Report, JSON, .md and figure from ``results`` (which gets its ``report`` entry); returns the .md."""
     json_path, md_path = folder / f"{NAME}.json", folder / f"{NAME}.md"
-    results.pop("report", None)
-    report.write_json(json_path, results)  # the data first: an error in the report must not lose a run
-    results["report"] = build_report(results)
-    report.write_json(json_path, results)
-    if extra_json:
-        report.write_json(extra_json, results)
+    report.write_data_and_report(results, json_path, build_report, extra_json)
     header = report.header_line(results["written_by"], results.get("report_regenerated"))
     report.write_markdown(md_path, header, render(results, results["report"]))
     figure.draw(results["report"]["figure"], plot or folder / f"{NAME}.png")
@@ -736,10 +731,7 @@ def settings_from(arguments: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     if arguments.report_only:
-        results = report.read_json(arguments.report_only)
-        if results.get("benchmark") != NAME:
-            raise SystemExit(f"{arguments.report_only}: not a {NAME} results file")
-        results["report_regenerated"] = report.run_record(argv, "quality.py")
+        results = report.saved_run(arguments.report_only, NAME, "quality.py", argv)
         md_path = write(results, arguments.results or arguments.report_only.parent, arguments.plot)
         report.log(f"wrote {md_path}")
         return 0

@@ -28,10 +28,6 @@ from .presets import preset_description, preset_paths, preset_values, with_prese
 PROGRAM = "python -m simple_kes"
 MAX_STEPS = 10_000
 DEFAULT_PORT = 7870
-# Every diffusion model's sigma range lies well inside this; a value outside it is a typo, and would
-# only fail later with a message about the schedule's keys instead of the flag.
-MODEL_SIGMA_RANGE = (1e-5, 1e5)
-MODEL_SIGMA_RANGE_TEXT = f"{MODEL_SIGMA_RANGE[0]:g} to {MODEL_SIGMA_RANGE[1]:g}"
 # How often a long-running command's main thread wakes while it waits: CPython runs signal handlers
 # between bytecodes, so a SIGTERM landing just before the thread blocks would otherwise go unnoticed
 # until another signal came.
@@ -124,34 +120,28 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
 
 # --- flag values: argparse names the flag in its message ---------------------------------------------
 
-def _steps(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; allowed: 1 to {MAX_STEPS}") from None
-    if not 1 <= value <= MAX_STEPS:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 1 to {MAX_STEPS}")
-    return value
+def _number_flag(kind: type, low: float, high: float):
+    """An argparse ``type`` that accepts a ``kind`` number from ``low`` to ``high`` and says so if not."""
+    allowed = f"{low:g} to {high:g}"
+    noun = "a whole number" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}; allowed: {allowed}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range; allowed: {allowed}")
+        return value
+
+    return parse
 
 
-def _model_sigma(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; allowed: {MODEL_SIGMA_RANGE_TEXT}") from None
-    if not (math.isfinite(value) and MODEL_SIGMA_RANGE[0] <= value <= MODEL_SIGMA_RANGE[1]):
-        raise argparse.ArgumentTypeError(f"{text} is out of range; allowed: {MODEL_SIGMA_RANGE_TEXT}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; allowed: 1 to 65535") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 1 to 65535")
-    return value
+_steps = _number_flag(int, 1, MAX_STEPS)
+# Every diffusion model's sigma range lies well inside this; a value outside it is a typo, and would
+# only fail later with a message about the schedule's keys instead of the flag.
+_model_sigma = _number_flag(float, 1e-5, 1e5)
+_port = _number_flag(int, 1, 65535)
 
 
 # --- the config a command works on --------------------------------------------------------------------
