@@ -376,9 +376,11 @@ def startup_text(numbers: Mapping[str, Any]) -> str:
         return (f"{report.seconds(row['median_s'])} s ({report.factor(row['ratio_to_baseline'])} times a bare "
                 "interpreter start)")
     text = (f"Wall time of a fresh process, median of {numbers['rounds']} interleaved runs after a warm-up run: "
-            f"`{labels['help']}` takes {quoted('help')}; `{labels['sigmas']}` takes {quoted('sigmas')}; importing "
-            f"the core's schedule module (torch, NumPy, k-diffusion: `{labels['core_import']}`) alone takes "
-            f"{report.seconds(commands['core_import']['median_s'])} s. `{labels['baseline']}` takes "
+            f"`{labels['help']}` takes {quoted('help')}; `{labels['sigmas']}` takes {quoted('sigmas')}, nearly all "
+            f"of it importing torch, NumPy and k-diffusion: a process that only imports the core's schedule "
+            f"module (`{labels['core_import']}`) takes {report.seconds(commands['core_import']['median_s'])} s, "
+            f"more than `sigmas` because it also spends the exit's garbage collection on what those imports made, "
+            f"which the command line skips. `{labels['baseline']}` takes "
             f"{report.seconds(commands['baseline']['median_s'])} s.")
     body = [[f"`{labels[name]}`", report.seconds(row["median_s"]), report.seconds(row["min_s"]),
              report.seconds(row["max_s"]), f"{report.factor(row['ratio_to_baseline'])}x"]

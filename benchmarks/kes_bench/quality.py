@@ -347,9 +347,9 @@ def verdict_numbers(saved: Saved) -> dict[str, Any]:
     for schedule in saved.shown:
         if schedule in (BASELINE, KES_DEFAULTS) or schedule in helping:
             continue
-        worst = worst_cell(saved, schedule, cells)
+        worst = worst_cell(saved, schedule, cells, clearly=True)
         if worst:
-            others.append({"schedule": schedule, **worst})
+            others.append({"schedule": schedule, **worst, "best": best_cell(saved, schedule, cells)})
     return {"variant": variant, "cells": [cell_name(s, n) for s, n in cells], "interval_level": INTERVAL_LEVEL,
             "defaults": {ODE_ERROR: span_of(KES_DEFAULTS, ODE_ERROR), FINE_DETAIL: span_of(KES_DEFAULTS, FINE_DETAIL)},
             "helps": helps, "others": others}
@@ -361,16 +361,32 @@ def _split(cell: str) -> tuple[str, int]:
 
 
 def worst_cell(saved: Saved, schedule: str, cells: Sequence[tuple[str, int]],
-               groups: Sequence[str] = GROUPS) -> dict[str, Any] | None:
-    """The cell, group and metric where ``schedule`` is furthest above Karras (None if nowhere)."""
-    worst = None
+               groups: Sequence[str] = GROUPS, clearly: bool = False) -> dict[str, Any] | None:
+    """The cell, group and metric where ``schedule`` is furthest above Karras (None if nowhere); with
+    ``clearly``, only cells whose whole interval is above 1."""
+    def counts(r) -> bool:
+        return r[0] > 1 and (not clearly or (r[1] is not None and r[1] > 1))
+
+    return _extreme_cell(saved, schedule, cells, groups, counts, lambda ratio, other: ratio > other)
+
+
+def best_cell(saved: Saved, schedule: str, cells: Sequence[tuple[str, int]],
+              groups: Sequence[str] = GROUPS) -> dict[str, Any] | None:
+    """Where ``schedule`` is furthest below Karras with its whole interval below 1 (None if nowhere)."""
+    return _extreme_cell(saved, schedule, cells, groups, lambda r: r[2] is not None and r[2] < 1,
+                         lambda ratio, other: ratio < other)
+
+
+def _extreme_cell(saved: Saved, schedule: str, cells: Sequence[tuple[str, int]], groups: Sequence[str],
+                  counts: Any, beats: Any) -> dict[str, Any] | None:
+    found = None
     for metric in (ODE_ERROR, FINE_DETAIL):
         for group in groups:
             for s, n in cells:
                 r = saved.ratio(metric, saved.headline, group, schedule, s, n)
-                if r and r[0] > 1 and (worst is None or r[0] > worst["ratio"]):
-                    worst = {"ratio": r[0], "metric": metric, "group": group, "cell": cell_name(s, n)}
-    return worst
+                if r and counts(r) and (found is None or beats(r[0], found["ratio"])):
+                    found = {"ratio": r[0], "metric": metric, "group": group, "cell": cell_name(s, n)}
+    return found
 
 
 def worst_elsewhere(saved: Saved, schedule: str, helped: set[str]) -> dict[str, Any] | None:
@@ -602,10 +618,18 @@ def helps_line(entry: Mapping[str, Any], variant: str, level: float) -> str:
 def keep_karras_line(others: Sequence[Mapping[str, Any]], where: str, helps: Sequence[Mapping[str, Any]]) -> str:
     if not others:
         return "**Otherwise keep Karras rho 7.**"
-    listed = [f"{entry['schedule']} {worse_by(entry['ratio'])} ({METRIC_WORDS[entry['metric']]}, {entry['cell']}, "
-              f"{entry['group']})" for entry in others]
-    return (f"**Otherwise keep Karras rho 7**: each other schedule is worse than it somewhere {where}, "
-            f"at worst {report.join_words(listed)}.")
+    def at(entry: Mapping[str, Any]) -> str:
+        return f"({METRIC_WORDS[entry['metric']]}, {entry['cell']}, {entry['group']})"
+
+    listed = []
+    for entry in others:
+        text = f"{entry['schedule']} {worse_by(entry['ratio'])} {at(entry)}"
+        best = entry.get("best")
+        if best:
+            text = f"{entry['schedule']} {report.relative(best['ratio'])} {at(best)} but {worse_by(entry['ratio'])} {at(entry)}"
+        listed.append(text)
+    return (f"**Otherwise keep Karras rho 7**: each other schedule is clearly worse than it somewhere {where} "
+            f"(the whole interval above 1), at best and worst: {'; '.join(listed)}.")
 
 
 def speed_text(numbers: Mapping[str, Any]) -> str:
