@@ -60,6 +60,8 @@ def register_scheduler():
 # shows the value the edit replaced; sending that back must not undo the edit. So each reload records,
 # per option, the value it replaced (the WebUI refreshes the controls when a page loads).
 _replaced_by_reload = {}
+# Whether the last load of the file failed (its error is the last thing the console said about it).
+_last_load_failed = False
 
 
 # The last preset chosen in Settings; choosing one writes its values to the YAML. A stored choice,
@@ -157,16 +159,21 @@ def apply_preset_option():
 
 
 def on_config_loaded(result):
+    """Console lines for a load: its error, or what is in force now (also when a fix restores the last
+    good values, so the error printed before is seen to be over)."""
     refresh_status()
+    global _last_load_failed
     if result.error:
+        _last_load_failed = True
         print(f"{LOG_PREFIX} {result.error}")
         return
     remember_replaced_values(result.config)
     sync_options(result.config)
-    if result.changed:
+    if result.changed or _last_load_failed:
         print(f"{LOG_PREFIX} loaded {manager.path}")
         for notice in result.notices:
             print(f"{LOG_PREFIX} note: {notice}")
+    _last_load_failed = False
 
 
 # --- generation: overrides in, infotext out -----------------------------------------------------------

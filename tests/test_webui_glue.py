@@ -22,7 +22,7 @@ from simple_kes import ConfigError
 from simple_kes.app import presets
 from simple_kes.app import webui_options as webui_data
 from simple_kes.app import config_file, default_config
-from simple_kes.app.config_file import read_config
+from simple_kes.app.config_file import read_config, template_text
 from simple_kes.parameters import AXIS_PARAMETERS, CONTROL_PARAMETERS
 from webui_harness import WebUI, fresh_stub_modules
 
@@ -207,6 +207,12 @@ def test_broken_yaml_keeps_the_last_good_config_and_shows_the_error(webui, kes_f
     [line] = capsys.readouterr().out.splitlines()  # once, on one line, even with root logging configured
     assert line.startswith("[Karras Exponential] ") and "line 1: sharpness: column 12: not valid YAML" in line
     assert line.endswith("(keeping the last good config)")
+    kes_file.write_text(template_text())  # the fix restores the same values: the console still says so
+    wait_for(results, lambda r: r.error is None)
+    assert capsys.readouterr().out == f"[Karras Exponential] loaded {kes_file}\n"
+    kes_file.write_text("sharpness: [oops\n")
+    wait_for(results, lambda r: r.error is not None)
+    capsys.readouterr()
     _, (sigmas,) = webui.txt2img(scheduler=LABEL)
     assert torch.equal(sigmas, kes_sigmas())
     assert "last good values stay in force" in webui.shared.opts.kes_status, "a page reload shows it"
