@@ -72,7 +72,7 @@ class Parameter:
     ui_range: tuple[float, float] = (0.0, 1.0)
     ui_step: float = 0.01
     random_range: tuple[float, float] | None = None  # default <name>_rand_min/max; None = not randomizable
-    roles: frozenset[Role] = SHAPE_KNOB
+    roles: frozenset[Role] = frozenset()  # required: every parameter states its roles
     # For a randomization key: the parameter it randomizes and which of its keys it is.
     randomizes: str | None = None
     random_part: RandomPart | None = None
@@ -158,66 +158,67 @@ _DECLARED = (
         help="Highest sigma before sigma_max_factor; null uses the model's (about 14.61 for SD 1.x/SDXL).",
     ),
     Parameter(
-        "sigma_max_factor", float, 1.1, minimum=0.0, minimum_exclusive=True,
+        "sigma_max_factor", float, 1.1, roles=SHAPE_KNOB, minimum=0.0, minimum_exclusive=True,
         suggested=(1.0, 1.3), ui_range=(0.5, 2.0), random_range=(1.0, 1.3),
         help="sigma_max is multiplied by this before blending; 1.1 gives 10% extra headroom.",
     ),
     Parameter(
-        "rho", float, 7.0, minimum=0.0, minimum_exclusive=True, suggested=(5.0, 10.0), ui_range=(1.0, 20.0),
-        ui_step=0.1, random_range=(5.0, 10.0),
+        "rho", float, 7.0, roles=SHAPE_KNOB, minimum=0.0, minimum_exclusive=True, suggested=(5.0, 10.0),
+        ui_range=(1.0, 20.0), ui_step=0.1, random_range=(5.0, 10.0),
         help="rho of the Karras curve (k-diffusion's 7): lower spends more steps at high noise, higher at low "
              "noise; the Exponential curve is the limit of a very high rho.",
     ),
     Parameter(
-        "start_blend", float, 0.1, suggested=(0.05, 0.2), ui_range=(0.0, 1.0), random_range=(0.05, 0.2),
+        "start_blend", float, 0.1, roles=SHAPE_KNOB, suggested=(0.05, 0.2), ui_range=(0.0, 1.0),
+        random_range=(0.05, 0.2),
         help="Blend position at the first step: 0 leans on Karras, 1 on Exponential.",
     ),
     Parameter(
-        "end_blend", float, 0.5, suggested=(0.4, 0.6), ui_range=(0.0, 1.0), random_range=(0.4, 0.6),
+        "end_blend", float, 0.5, roles=SHAPE_KNOB, suggested=(0.4, 0.6), ui_range=(0.0, 1.0), random_range=(0.4, 0.6),
         help="Blend position at the last step: 0 leans on Karras, 1 on Exponential.",
     ),
     Parameter(
-        "smooth_blend_factor", float, 11.0, suggested=(6.0, 11.0), ui_range=(0.0, 50.0), ui_step=0.5,
+        "smooth_blend_factor", float, 11.0, roles=SHAPE_KNOB, suggested=(6.0, 11.0), ui_range=(0.0, 50.0), ui_step=0.5,
         random_range=(6.0, 11.0),
         help="Steepness of the sigmoid that turns the blend position into the Exponential weight.",
     ),
     Parameter(
-        "update_interval", int, 1, minimum=1, suggested=(1, 15), ui_range=(1, 50), ui_step=1,
+        "update_interval", int, 1, roles=SHAPE_KNOB, minimum=1, suggested=(1, 15), ui_range=(1, 50), ui_step=1,
         random_range=(5, 10),
         help="Steps the blend position is held before it moves on; 1 updates it every step.",
     ),
     Parameter(
-        "initial_step_size", float, 0.9, minimum=0.0, minimum_exclusive=True, suggested=(0.5, 1.0),
+        "initial_step_size", float, 0.9, roles=SHAPE_KNOB, minimum=0.0, minimum_exclusive=True, suggested=(0.5, 1.0),
         ui_range=(0.01, 2.0), random_range=(0.7, 1.0),
         help="Step-size multiplier at the first step.",
     ),
     Parameter(
-        "final_step_size", float, 0.2, minimum=0.0, suggested=(0.1, 0.3), ui_range=(0.0, 2.0),
+        "final_step_size", float, 0.2, roles=SHAPE_KNOB, minimum=0.0, suggested=(0.1, 0.3), ui_range=(0.0, 2.0),
         random_range=(0.1, 0.3),
         help="Step-size multiplier at the last step (times step_size_factor).",
     ),
     Parameter(
-        "step_size_factor", float, 0.8, minimum=0.0, suggested=(0.65, 0.85), ui_range=(0.0, 2.0),
+        "step_size_factor", float, 0.8, roles=SHAPE_KNOB, minimum=0.0, suggested=(0.65, 0.85), ui_range=(0.0, 2.0),
         random_range=(0.65, 0.85),
         help="Scales final_step_size, as the original release did.",
     ),
     Parameter(
-        "initial_noise_scale", float, 1.25, minimum=0.0, minimum_exclusive=True, suggested=(1.0, 1.5),
+        "initial_noise_scale", float, 1.25, roles=SHAPE_KNOB, minimum=0.0, minimum_exclusive=True, suggested=(1.0, 1.5),
         ui_range=(0.01, 3.0), random_range=(1.0, 1.5),
         help="Noise-scale multiplier at the first step.",
     ),
     Parameter(
-        "final_noise_scale", float, 0.8, minimum=0.0, suggested=(0.6, 1.0), ui_range=(0.0, 3.0),
+        "final_noise_scale", float, 0.8, roles=SHAPE_KNOB, minimum=0.0, suggested=(0.6, 1.0), ui_range=(0.0, 3.0),
         random_range=(0.6, 1.0),
         help="Noise-scale multiplier at the last step (times noise_scale_factor).",
     ),
     Parameter(
-        "noise_scale_factor", float, 0.9, minimum=0.0, suggested=(0.75, 0.95), ui_range=(0.0, 2.0),
+        "noise_scale_factor", float, 0.9, roles=SHAPE_KNOB, minimum=0.0, suggested=(0.75, 0.95), ui_range=(0.0, 2.0),
         random_range=(0.75, 0.95),
         help="Scales final_noise_scale, as the original release did.",
     ),
     Parameter(
-        "sharpness", float, 0.95, minimum=0.0, minimum_exclusive=True, suggested=(0.8, 1.0),
+        "sharpness", float, 0.95, roles=SHAPE_KNOB, minimum=0.0, minimum_exclusive=True, suggested=(0.8, 1.0),
         ui_range=(0.5, 1.5), random_range=(0.85, 1.0),
         help="Multiplies every sigma below 1.5 x sigma_min; below 1 ends lower and crisper, 1 is off.",
     ),

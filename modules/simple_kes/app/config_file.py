@@ -142,7 +142,8 @@ def _first_line_without_colon(lines: list[str], upto: int) -> int | None:
     """The first top-level line before ``upto`` that has text but no colon (``sharpness 0.9``)."""
     for number, line in enumerate(lines[:upto + 1]):
         content = line.split("#", 1)[0].rstrip()
-        if content and not line[0].isspace() and not content.startswith(("-", "{", "[", "'", '"')) and ":" not in content:
+        starts_a_key = content and not line[0].isspace() and not content.startswith(("-", "{", "[", "'", '"'))
+        if starts_a_key and ":" not in content:
             return number
     return None
 
