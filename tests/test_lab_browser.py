@@ -76,7 +76,15 @@ class Lab:
     def stop(self, signal_number: int) -> None:
         """Signal the server; it must exit 0 within STOP_BOUND_SECONDS and print no traceback."""
         self.process.send_signal(signal_number)
-        assert self.process.wait(timeout=STOP_BOUND_SECONDS) == 0  # TimeoutExpired past the bound
+        try:
+            code = self.process.wait(timeout=STOP_BOUND_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            for reader in self.readers:
+                reader.join(timeout=10)
+            pytest.fail(f"still running {STOP_BOUND_SECONDS} s after the signal; its stderr:\n{''.join(self.stderr)}")
+        assert code == 0
         for reader in self.readers:
             reader.join(timeout=10)
         errors = "".join(self.stderr)

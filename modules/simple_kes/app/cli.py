@@ -16,7 +16,7 @@ import os
 import signal
 import socket
 import sys
-import threading
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -372,10 +372,10 @@ def _preset_command(args: argparse.Namespace) -> int:
 
 
 def _wait_until_interrupted() -> None:
-    """Block until Ctrl+C or SIGTERM raises KeyboardInterrupt here."""
-    never_set = threading.Event()
-    while not never_set.wait(SIGNAL_CHECK_SECONDS):
-        pass
+    """Block until Ctrl+C or SIGTERM raises KeyboardInterrupt here (a sleep wakes for the signal and,
+    unlike a wait on a threading primitive, holds no lock that the interrupt could leave taken)."""
+    while True:
+        time.sleep(SIGNAL_CHECK_SECONDS)
 
 
 @contextlib.contextmanager

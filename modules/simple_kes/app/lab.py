@@ -20,6 +20,7 @@ import inspect
 import json
 import logging
 import threading
+import time
 import uuid
 
 from .manager import ConfigManager
@@ -139,6 +140,7 @@ def create_app(manager: ConfigManager):
 # How long a stop waits for requests in flight before dropping them, and then for the drop.
 STOP_GRACE_SECONDS = 0.5
 SIGNAL_CHECK_SECONDS = 0.25
+STARTUP_CHECK_SECONDS = 0.02
 
 
 def serve(manager: ConfigManager, port: int) -> None:
@@ -153,15 +155,17 @@ def serve(manager: ConfigManager, port: int) -> None:
                                                log_level="warning"))
         threading.Thread(target=_run, args=(server, stopped), name="simple_kes-lab-server", daemon=True).start()
         while not server.started:  # uvicorn has no "started" event to wait on
-            if stopped.wait(0.02):
+            if stopped.is_set():
                 raise OSError(f"the lab server could not start on 127.0.0.1:{port}")
+            time.sleep(STARTUP_CHECK_SECONDS)
         print(f"Running on local URL:  http://127.0.0.1:{port}", flush=True)
-        # Until Ctrl+C or SIGTERM raise KeyboardInterrupt here. Not the thread's join(): a join that
-        # a KeyboardInterrupt breaks leaves the thread marked as finished (seen with Python 3.11), and
-        # the stop below could then not wait for it. Not one endless wait either: a signal that lands
-        # just before the thread blocks runs its handler only at the next wake-up.
-        while not stopped.wait(SIGNAL_CHECK_SECONDS):
-            pass
+        # Until Ctrl+C or SIGTERM raise KeyboardInterrupt here, in short sleeps. Not the thread's
+        # join(): one that a KeyboardInterrupt breaks leaves the thread marked as finished (seen with
+        # Python 3.11), and the stop below could not wait for it. Not stopped.wait(): an interrupt that
+        # lands inside the Event's own Python code can leave its lock held, and the stop below, which
+        # waits on the same Event, would then hang. A sleep holds no lock and wakes for the signal.
+        while not stopped.is_set():
+            time.sleep(SIGNAL_CHECK_SECONDS)
     finally:
         if server is not None:
             _stop(server, stopped)
