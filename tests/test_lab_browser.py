@@ -91,6 +91,12 @@ class Lab:
         assert "Traceback" not in errors and "Task exception" not in errors, errors
 
 
+def as_in_a_terminal() -> None:
+    """Ctrl+C reaches a program run in a terminal. A test run started in the background (as CI may
+    start it) ignores SIGINT, and its children inherit that, so the lab gets SIGINT's default back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def lab(config_path: Path):
     """The lab on the file ``config_path``; stopped by SIGTERM at the end (with the same checks as Ctrl+C)."""
@@ -99,7 +105,8 @@ def lab(config_path: Path):
                    "GRADIO_ANALYTICS_ENABLED": "False"}
     process = subprocess.Popen([sys.executable, "-m", "simple_kes", "lab", "--config", str(config_path),
                                 "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+                               preexec_fn=as_in_a_terminal)
     running = Lab(f"http://127.0.0.1:{port}", process, queue.Queue(), [], [])
     running.readers = [threading.Thread(target=lambda: [running.stdout.put(line) for line in process.stdout]),
                        threading.Thread(target=lambda: running.stderr.extend(process.stderr))]
