@@ -235,6 +235,19 @@ def test_plot_command_writes_a_png(tmp_path, config_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
 
 
+def test_plot_compares_with_karras_over_the_models_range_while_kes_uses_the_files_override(
+        tmp_path, config_path, capsys, monkeypatch):
+    """The file's sigma_min moves KES's end only; Karras, Exponential and the dashed line keep the flags'
+    model range (a regression: plot once drew all three over the overridden range)."""
+    drawn = []
+    monkeypatch.setattr("simple_kes.app.plot.save_png", lambda comparison, path: drawn.append(comparison))
+    config_path.write_text("sigma_min: 0.05\n")
+    assert run_cli(capsys, "plot", "--steps", "8", "--config", config_path, "--out", tmp_path / "x.png").code == 0
+    [comparison] = drawn
+    assert comparison.model_sigma_min == 0.0292 and comparison.karras[-2] == pytest.approx(0.0292)
+    assert comparison.kes[-2] < 0.05 * 1.5  # KES ends from the file's 0.05, sharpened and scaled below it
+
+
 def test_plot_command_refuses_values_without_a_valid_schedule(tmp_path, config_path, capsys):
     """A file whose values give no valid schedule is refused in one line naming it, and no PNG is written."""
     config_path.write_text("sharpness: 1.0\nfinal_step_size: 5.0\ninitial_step_size: 0.1\n")

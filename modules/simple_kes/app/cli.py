@@ -273,13 +273,16 @@ def _plot_command(args: argparse.Namespace) -> int:
         raise CommandError(f"--out {out}: the folder {out.parent} does not exist")
     _require("matplotlib", "plot")
     config, source = _chosen_config(args)
-    _schedule(args, config, source)  # the same refusal as sigmas for a config without a schedule
+    _model_range(args, config, source)  # an empty range is refused naming the flag or the key
     from .chart import compare
     from .plot import save_png
 
-    low, high = _model_range(args, config, source)
+    # Karras and Exponential over the model's range (the flags), KES with the config's overrides of it.
+    comparison = compare(config, args.steps, args.sigma_min, args.sigma_max, seed=args.seed)
+    if comparison.error:
+        raise CommandError(f"--steps {args.steps} with {source}: {comparison.error}")
     try:
-        save_png(compare(config, args.steps, low, high, seed=args.seed), str(out))
+        save_png(comparison, str(out))
     except OSError as error:
         raise CommandError(f"--out {out}: cannot be written ({error.strerror or error})") from None
     print(f"wrote {out}")

@@ -138,11 +138,15 @@ def _yaml_error_problem(error: yaml.YAMLError, text: str) -> Problem:
 STARTED_AT_CONTEXT = ("while scanning a simple key", "while parsing a flow", "while scanning a quoted scalar")
 
 
+# Lines that start a flow collection, close one, or quote: none of them is a "key: value" line.
+FLOW_OR_QUOTE = ("-", "{", "[", "]", "}", "'", '"')
+
+
 def _first_line_without_colon(lines: list[str], upto: int) -> int | None:
     """The first top-level line before ``upto`` that has text but no colon (``sharpness 0.9``)."""
     for number, line in enumerate(lines[:upto + 1]):
         content = line.split("#", 1)[0].rstrip()
-        starts_a_key = content and not line[0].isspace() and not content.startswith(("-", "{", "[", "'", '"'))
+        starts_a_key = content and not line[0].isspace() and not content.startswith(FLOW_OR_QUOTE)
         if starts_a_key and ":" not in content:
             return number
     return None
