@@ -11,6 +11,10 @@ All over SD 1.x's range 0.0292 to 14.6146:
   sigma_min without the final 0; we append it so every schedule ends alike).
 - Align Your Steps for SD 1.5: the published timesteps turned into sigmas by SD 1.5's discrete
   schedule, interpolated log-linearly to n sigmas as A1111 does, then 0.
+- Beta (only in the learned benchmark, which came after it joined the WebUI): A1111 1.10's Beta
+  schedule at its default alpha = beta = 0.6 ("Beta Sampling is All You Need", Lee et al. 2024): the
+  Beta(0.6, 0.6) quantiles of n evenly spaced fractions from 1 to 0, mapped linearly onto
+  sigma_min..sigma_max, then 0. Needs SciPy.
 """
 
 from __future__ import annotations
@@ -67,6 +71,18 @@ def kl_optimal(n: int, sigma_min: float = SD_SIGMA_MIN, sigma_max: float = SD_SI
     """n sigmas evenly spaced in arctan(sigma) from sigma_max to sigma_min, then 0."""
     angles = torch.linspace(math.atan(sigma_max), math.atan(sigma_min), n, dtype=torch.float32)
     return sampling.append_zero(torch.tan(angles))
+
+
+BETA = "Beta"
+BETA_ALPHA = BETA_BETA = 0.6
+
+
+def beta(n: int, sigma_min: float = SD_SIGMA_MIN, sigma_max: float = SD_SIGMA_MAX) -> torch.Tensor:
+    """A1111's Beta schedule: linear in sigma between the ends, spaced by Beta(0.6, 0.6) quantiles, then 0."""
+    from scipy import stats
+
+    fractions = stats.beta.ppf(np.linspace(1, 0, n), BETA_ALPHA, BETA_BETA)
+    return torch.tensor(np.append(sigma_min + fractions * (sigma_max - sigma_min), 0.0), dtype=torch.float32)
 
 
 def karras(n: int) -> torch.Tensor:
