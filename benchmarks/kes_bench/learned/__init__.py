@@ -1,0 +1,8 @@
+"""The learned models: small class-conditional DDPMs on scikit-learn's handwritten digits, trained on SD
+1.x's noise schedule and sampled through k-diffusion's CompVis wrapper exactly as the WebUI samples SD.
+
+Modules by job: ``data`` (the digits, their resolution and the seeded splits), ``network`` (the UNet and
+the classifier), ``denoiser`` (SD 1.x's schedule, the WebUI's wrapping, classifier-free guidance),
+``training`` (the recipes, training, the weights files and their checksums) and ``metrics`` (class
+accuracy, Fréchet distance, contrast, histogram). The benchmark itself is ``kes_bench.learned_run``.
+"""
