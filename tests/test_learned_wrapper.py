@@ -22,8 +22,9 @@ pytestmark = pytest.mark.bench
 
 class CompVisLikeSD1(torch.nn.Module):
     """What the WebUI hands k-diffusion for an SD 1.x checkpoint, reduced to the buffer the wrapper reads:
-    the CompVis code's 'linear' schedule (linspace of square roots, squared, in float64, then numpy's
-    cumprod), stored as float32."""
+    the CompVis code's 'linear' schedule (a float64 linspace of the square roots of 0.00085 and 0.012,
+    squared; numpy's cumprod of 1 - beta), stored as float32. Built here with numpy's linspace, not
+    torch's as the CompVis code and the digit models do: the float32 buffers must agree regardless."""
 
     def __init__(self):
         super().__init__()

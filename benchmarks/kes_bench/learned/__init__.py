@@ -3,6 +3,8 @@
 
 Modules by job: ``data`` (the digits, their resolution and the seeded splits), ``network`` (the UNet and
 the classifier), ``denoiser`` (SD 1.x's schedule, the WebUI's wrapping, classifier-free guidance),
-``training`` (the recipes, training, the weights files and their checksums) and ``metrics`` (class
-accuracy, Fréchet distance, contrast, histogram). The benchmark itself is ``kes_bench.learned_run``.
+``training`` (the recipes and training), ``models`` (the committed weights, checked against their
+checksums), ``metrics`` (class accuracy, Fréchet distance, contrast, histogram) and ``evaluation``
+(sampling a model and measuring the samples); then ``benchmark`` (every schedule against Karras),
+``search`` (a KES shape on the search model), ``bound`` (the best free-form schedule) and ``figure``.
 """
