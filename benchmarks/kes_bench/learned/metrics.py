@@ -81,21 +81,21 @@ def bootstrap_fid_ratio(features: torch.Tensor, baseline_features: torch.Tensor,
 
     ``resamples`` (r, n) index the samples, the same rows for the schedule and its baseline (they share
     their noise); ``real_resamples`` (r, m) index the real digits, the same draw for both as well. A
-    resample with repeated rows has a smaller covariance, which biases an FID (and, less, a ratio of two),
-    so this is the basic bootstrap interval on the log scale: the resamples' spread around their own
-    centre, reflected around the ratio of the full sets (a percentile interval could miss the ratio).
+    resample repeats about a third of its rows, which adds much the same amount to both FIDs, so the
+    ratio of two resampled FIDs is pulled towards 1 (a percentile interval of it can miss the ratio of the
+    full sets) while their difference is not. So the interval is the percentile interval of the
+    difference, divided by the baseline's FID on the full sets, plus 1.
     """
     real = feature_statistics(real_features)
-    ratio = (frechet_distance_from_statistics(*feature_statistics(features), *real)
-             / frechet_distance_from_statistics(*feature_statistics(baseline_features), *real))
-    logs = []
+    baseline_fid = frechet_distance_from_statistics(*feature_statistics(baseline_features), *real)
+    differences = []
     for sample_index, real_index in zip(resamples, real_resamples):
         real = feature_statistics(real_features[real_index])
-        logs.append(np.log(frechet_distance_from_statistics(*feature_statistics(features[sample_index]), *real)
-                           / frechet_distance_from_statistics(*feature_statistics(baseline_features[sample_index]), *real)))
+        differences.append(frechet_distance_from_statistics(*feature_statistics(features[sample_index]), *real)
+                           - frechet_distance_from_statistics(*feature_statistics(baseline_features[sample_index]), *real))
     tail = (1 - level) / 2
-    low, high = np.quantile(logs, tail), np.quantile(logs, 1 - tail)
-    return float(np.exp(2 * np.log(ratio) - high)), float(np.exp(2 * np.log(ratio) - low))
+    low, high = np.quantile(differences, tail), np.quantile(differences, 1 - tail)
+    return float(1 + low / baseline_fid), float(1 + high / baseline_fid)
 
 
 def real_vs_real_fid(real_features: torch.Tensor, seed: int) -> float:
