@@ -64,7 +64,7 @@ import math
 import multiprocessing
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -187,19 +187,37 @@ def evaluate(unit: np.ndarray) -> dict[str, Any]:
 
 def refine(args: tuple[np.ndarray, int]) -> list[dict[str, Any]]:
     """Nelder-Mead from ``start`` for ``evaluations`` objective calls; every evaluated point is returned."""
+    start, evaluations = args
+    return nelder_mead(evaluate, start, evaluations)
+
+
+def nelder_mead(evaluate_unit: Callable[[np.ndarray], dict[str, Any]], start: np.ndarray,
+                evaluations: int) -> list[dict[str, Any]]:
+    """Every result ``evaluate_unit`` gave while Nelder-Mead (scipy) minimized its objective from ``start``
+    for ``evaluations`` calls; a rejected candidate (objective inf) counts as 10, far above any valid one."""
     from scipy.optimize import minimize
 
-    start, evaluations = args
     history: list[dict[str, Any]] = []
 
     def f(unit: np.ndarray) -> float:
-        result = evaluate(unit)
+        result = evaluate_unit(unit)
         history.append(result)
         return result["objective"] if math.isfinite(result["objective"]) else 10.0
 
     minimize(f, start, method="Nelder-Mead",
              options={"maxfev": evaluations, "initial_simplex": simplex(start), "xatol": 1e-3, "fatol": 1e-4})
     return history
+
+
+def refinement_starts(results: Sequence[dict[str, Any]]) -> list[np.ndarray]:
+    """The best valid candidate, and the best one at least 0.15 away from it in some coordinate (if any)."""
+    ranked = sorted((r for r in results if math.isfinite(r["objective"])), key=lambda r: r["objective"])
+    starts = [np.array(ranked[0]["unit"])]
+    for r in ranked[1:]:
+        if np.abs(np.array(r["unit"]) - starts[0]).max() > 0.15:
+            starts.append(np.array(r["unit"]))
+            break
+    return starts
 
 
 def simplex(start: np.ndarray, size: float = 0.08) -> np.ndarray:
@@ -236,12 +254,7 @@ def search(sampler: str, batch: int, count: int, evaluations: int, workers: int)
         results = pool.map(evaluate, units, chunksize=1)
         report.log(f"  done in {time.perf_counter() - started:.0f} s; "
                    f"{sum(not math.isfinite(r['objective']) for r in results)} rejected by validation")
-        ranked = sorted((r for r in results if math.isfinite(r["objective"])), key=lambda r: r["objective"])
-        starts = [np.array(ranked[0]["unit"])]
-        for r in ranked[1:]:
-            if np.abs(np.array(r["unit"]) - starts[0]).max() > 0.15:
-                starts.append(np.array(r["unit"]))
-                break
+        starts = refinement_starts(results)
         report.log(f"refinement: Nelder-Mead from {len(starts)} starts, {evaluations} evaluations each")
         for history in pool.map(refine, [(s, evaluations) for s in starts], chunksize=1):
             results += history

@@ -34,7 +34,8 @@ import torch
 
 from .. import report
 from ..schedules import SHAPE_DEFAULTS, karras, kes
-from ..search import KARRAS_LIKE, SEARCHED, config_values, simplex, to_params, to_unit, validation_problem
+from ..search import (KARRAS_LIKE, SEARCHED, config_values, nelder_mead, refinement_starts, to_params, to_unit,
+                      validation_problem)
 from .benchmark import GUIDED_SCALE, SUMMARY_SAMPLERS, SUMMARY_STEPS, cell_name
 from .evaluation import ModelEvaluator
 from .models import load
@@ -96,19 +97,8 @@ def evaluate(unit: np.ndarray) -> dict[str, Any]:
 
 
 def refine(args: tuple[np.ndarray, int]) -> list[dict[str, Any]]:
-    from scipy.optimize import minimize
-
     start, evaluations = args
-    history: list[dict[str, Any]] = []
-
-    def f(unit: np.ndarray) -> float:
-        result = evaluate(unit)
-        history.append(result)
-        return result["objective"] if math.isfinite(result["objective"]) else 10.0
-
-    minimize(f, start, method="Nelder-Mead",
-             options={"maxfev": evaluations, "initial_simplex": simplex(start), "xatol": 1e-3, "fatol": 1e-4})
-    return history
+    return nelder_mead(evaluate, start, evaluations)
 
 
 def search(batch: int, count: int, evaluations: int, workers: int) -> list[dict[str, Any]]:
@@ -117,12 +107,7 @@ def search(batch: int, count: int, evaluations: int, workers: int) -> list[dict[
     with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(batch,)) as pool:
         report.log(f"random search: {len(units)} candidates on {SEARCH_MODEL}, batch {batch}, {workers} workers")
         results = pool.map(evaluate, units, chunksize=1)
-        ranked = sorted((r for r in results if math.isfinite(r["objective"])), key=lambda r: r["objective"])
-        starts = [np.array(ranked[0]["unit"])]
-        for r in ranked[1:]:
-            if np.abs(np.array(r["unit"]) - starts[0]).max() > 0.15:
-                starts.append(np.array(r["unit"]))
-                break
+        starts = refinement_starts(results)
         report.log(f"refinement: Nelder-Mead from {len(starts)} starts, {evaluations} evaluations each")
         for history in pool.map(refine, [(s, evaluations) for s in starts], chunksize=1):
             results += history
