@@ -335,10 +335,15 @@ def aim_numbers(summary: Mapping[str, Any], models: Mapping[str, Any], scale: fl
             chosen = [cells[cell_name(s, n)] for s, n in summary_cells]
             reached = all(c[metric] is not None and c[metric][0] <= AIM_RATIO for c in chosen for metric in (FID, ODE_ERROR))
             kept = all((c["accuracy_change"] or 0) >= 0 for c in chosen)
+            intervals = [c[metric] for c in chosen for metric in (FID, ODE_ERROR) if c[metric] is not None]
             out.setdefault(schedule, {})[model] = {
                 "reached": reached and kept,
                 "fid": geometric_mean(c[FID][0] for c in chosen),
                 "ode_error": geometric_mean(c[ODE_ERROR][0] for c in chosen),
+                # Cells whose whole interval is below (above) 1: what the geometric means cannot hide.
+                "better": sum(1 for cell in intervals if cell[2] is not None and cell[2] < 1),
+                "worse": sum(1 for cell in intervals if cell[1] is not None and cell[1] > 1),
+                "cells": len(intervals),
             }
     return out
 
@@ -381,14 +386,19 @@ def verdict_text(numbers: Mapping[str, Any]) -> str:
     models = list(next(iter(numbers["aim"].values())))
     for model in models:
         role = "search" if model == SEARCH_MODEL else "held-out"
-        header += [f"FID, {model} ({role})", f"ODE error, {model} ({role})"]
+        header += [f"FID, {model} ({role})", f"ODE error, {model} ({role})", f"cells better / worse, {model}"]
     rows = []
     for schedule, by_model in numbers["aim"].items():
         row = [schedule]
         for model in models:
-            row += [report.ratio(by_model[model]["fid"]), report.ratio(by_model[model]["ode_error"])]
+            v = by_model[model]
+            row += [report.ratio(v["fid"]), report.ratio(v["ode_error"]), f"{v['better']} / {v['worse']} of {v['cells']}"]
         rows.append(row)
     lines.append(report.table(header, rows, align_right_from=1))
+    lines += ["", f"Cells better / worse: of those cells' FID and ODE error ratios, how many have their whole "
+              f"{report.percent(numbers['level'])} interval below / above 1. The few samples that end far from "
+              "their reference decide an RMS, so an ODE-error ratio far from 1 with a wide interval (the summary "
+              "below has them) says more about the batch than about the schedule."]
     reached = [s for s, by_model in numbers["aim"].items() if all(v["reached"] for v in by_model.values())]
     aim = (f"The aim (a preset at least {report.percent(1 - numbers['aim_ratio'])} better than Karras on FID and ODE "
            "error in every one of those cells on both models, without lower class accuracy)")

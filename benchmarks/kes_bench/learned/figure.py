@@ -39,6 +39,7 @@ def draw(numbers: Mapping[str, Any], path: Path) -> None:
             for steps in numbers["summary_steps"]:
                 axes.axvline(steps, color="0.6", linewidth=0.8, linestyle=":")
             axes.set_xscale("log")
+            axes.set_yscale("log")  # ratios: 0.5 and 2 equally far from 1, and Beta's outliers do not flatten the rest
             axes.set_xticks(numbers["steps"], [str(n) for n in numbers["steps"]])
             axes.minorticks_off()
             axes.set_title(f"{sampler}", fontsize=9)
