@@ -129,10 +129,11 @@ def test_the_search_objective_pays_for_missing_the_aim_and_for_lost_accuracy():
     assert search.objective(ratios(0.95, 0.8)) > search.objective(ratios(0.89, 0.8))
 
 
-def test_every_figure_in_the_search_results_is_a_number_of_its_json():
+@pytest.mark.parametrize("name", ["learned_search", "learned_bound"])
+def test_every_figure_in_the_search_and_bound_results_is_a_number_of_their_json(name):
     from test_bench_results import assert_figures_come_from_the_json
 
-    assert_figures_come_from_the_json(BENCHMARKS / "results" / "learned_search.md")
+    assert_figures_come_from_the_json(BENCHMARKS / "results" / f"{name}.md")
 
 
 @pytest.mark.slow
