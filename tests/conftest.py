@@ -14,7 +14,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import k_diffusion  # noqa: F401
 
-import simple_kes
+# tqdm starts a process-wide monitor thread with its first progress bar (the learned benchmark's samplers
+# reach one) and never stops it; without it, the first test to make a bar would be blamed for a leak.
+import tqdm  # noqa: E402
+
+tqdm.tqdm.monitor_interval = 0
+
+import simple_kes  # noqa: E402
 from simple_kes.app.config_file import template_text
 
 

@@ -129,6 +129,16 @@ def write_markdown(path: Path, header: str, sections: Sequence[tuple[str, str]])
     path.write_text(render_markdown(header, sections), encoding="utf-8")
 
 
+def write_results(results: dict[str, Any], folder: Path, name: str, build_report: Any, render: Any) -> Path:
+    """``folder/name.json`` with its report entry and ``folder/name.md`` with the sections ``render(report)``
+    returns as (name, text) pairs; returns the .md's path."""
+    json_path, md_path = folder / f"{name}.json", folder / f"{name}.md"
+    write_data_and_report(results, json_path, build_report)
+    write_markdown(md_path, header_line(results["written_by"], results.get("report_regenerated")),
+                   render(results["report"]))
+    return md_path
+
+
 def read_json(path: Path) -> dict[str, Any]:
     """A saved results file; a missing or unreadable one is a one-line error naming it."""
     try:

@@ -106,11 +106,8 @@ def build_report(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(results: dict[str, Any], folder: Path) -> Path:
-    json_path, md_path = folder / f"{NAME}.json", folder / f"{NAME}.md"
-    report.write_data_and_report(results, json_path, build_report)
-    header = report.header_line(results["written_by"], results.get("report_regenerated"))
-    report.write_markdown(md_path, header, [("bound", bound_text(results["report"]["bound"]))])
-    return md_path
+    return report.write_results(results, folder, NAME, build_report,
+                                lambda numbers: [("bound", bound_text(numbers["bound"]))])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -147,11 +147,8 @@ def build_report(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(results: dict[str, Any], folder: Path) -> Path:
-    json_path, md_path = folder / f"{NAME}.json", folder / f"{NAME}.md"
-    report.write_data_and_report(results, json_path, build_report)
-    header = report.header_line(results["written_by"], results.get("report_regenerated"))
-    report.write_markdown(md_path, header, [("pick", pick_text(results["report"]["pick"]))])
-    return md_path
+    return report.write_results(results, folder, NAME, build_report,
+                                lambda numbers: [("pick", pick_text(numbers["pick"]))])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
