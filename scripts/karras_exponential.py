@@ -18,7 +18,7 @@ if _SOURCE_ROOT not in sys.path:
 
 import gradio as gr  # noqa: E402
 
-from simple_kes.app import default_config, panel, presets  # noqa: E402
+from simple_kes.app import controls, default_config, panel, presets  # noqa: E402
 from simple_kes.app import webui_options  # noqa: E402
 from simple_kes.config import ConfigError  # noqa: E402
 from simple_kes.parameters import AXIS_PARAMETERS, INFOTEXT_PARAMETERS  # noqa: E402
@@ -137,7 +137,7 @@ def on_ui_settings():
 def save_option(spec):
     """onchange of one option: write it to the YAML (atomic, comments kept) unless it is stale."""
     value = shared.opts.data.get(spec.key)
-    current = webui_options.to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name))
+    current = controls.to_control_value(spec.parameter, getattr(manager.config, spec.parameter.name))
     if value == current:
         return
     if is_stale(spec.key, value):
@@ -145,7 +145,7 @@ def save_option(spec):
         return
     name = spec.parameter.name
     try:
-        manager.save({name: webui_options.from_option_value(spec.parameter, value)})
+        manager.save({name: controls.from_control_value(spec.parameter, value)})
     except ConfigError as error:  # the WebUI reverts the option and prints this
         raise ValueError(f"{spec.key} {value!r} was not written to {manager.path}: "
                          f"{'; '.join(problem.format() for problem in error.problems)}") from None
@@ -253,7 +253,7 @@ def make_axis(xyz, parameter):
         label = webui_options.axis_label(parameter)
         for value in values:
             try:
-                validate({parameter.name: webui_options.from_option_value(parameter, value)}, manager.config)
+                validate({parameter.name: controls.from_control_value(parameter, value)}, manager.config)
             except ConfigError as error:
                 # "KES sharpness: -1 is out of range ..." (the message has the value), else value and problem.
                 reasons = [f"{label}: {problem.message}" if problem.key == parameter.name

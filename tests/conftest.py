@@ -21,7 +21,8 @@ import tqdm  # noqa: E402
 tqdm.tqdm.monitor_interval = 0
 
 import simple_kes  # noqa: E402
-from simple_kes.app.config_file import template_text
+from simple_kes.app import config_file, default_config  # noqa: E402
+from simple_kes.app.config_file import template_text  # noqa: E402
 
 
 def pytest_addoption(parser):
@@ -47,3 +48,13 @@ def config_path(tmp_path: Path) -> Path:
     path.parent.mkdir()
     path.write_text(template_text(), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def kes_file(config_path, monkeypatch):
+    """The user's config for this test; the process-wide manager (a frontend's) is made anew for it."""
+    monkeypatch.setenv(config_file.CONFIG_PATH_VARIABLE, str(config_path))
+    monkeypatch.setattr(default_config, "_manager", None)
+    yield config_path
+    if default_config.existing_manager() is not None:
+        default_config.existing_manager().stop()

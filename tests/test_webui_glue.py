@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import queue
 import logging
 import re
 import threading
@@ -19,24 +18,15 @@ from fastapi import FastAPI
 
 import simple_kes
 from simple_kes import ConfigError
-from simple_kes.app import presets
+from simple_kes.app import controls, presets
 from simple_kes.app import webui_options as webui_data
 from simple_kes.app import config_file, default_config
 from simple_kes.app.config_file import read_config, template_text
 from simple_kes.parameters import AXIS_PARAMETERS, CONTROL_PARAMETERS
+from load_events import reloaded, wait_for
 from webui_harness import WebUI, fresh_stub_modules
 
 LABEL = webui_data.SCHEDULER_LABEL
-
-
-@pytest.fixture
-def kes_file(config_path, monkeypatch):
-    """The user's config for this test; the process-wide manager is made anew for it."""
-    monkeypatch.setenv(config_file.CONFIG_PATH_VARIABLE, str(config_path))
-    monkeypatch.setattr(default_config, "_manager", None)
-    yield config_path
-    if default_config.existing_manager() is not None:
-        default_config.existing_manager().stop()
 
 
 @pytest.fixture
@@ -46,20 +36,6 @@ def webui(kes_file):
     instance.start(FastAPI())
     yield instance
     instance.shutdown()
-
-
-def reloaded(manager):
-    """A queue that receives every load result of ``manager`` (wait on it instead of sleeping)."""
-    results = queue.Queue()
-    manager.subscribe(results.put)
-    return results
-
-
-def wait_for(results, predicate, timeout=5.0):
-    while True:
-        result = results.get(timeout=timeout)
-        if predicate(result):
-            return result
 
 
 def kes_sigmas(steps=20, seed=None, **values):
@@ -138,7 +114,7 @@ def test_settings_section_has_a_real_component_for_every_key(webui):
         else:
             assert isinstance(component, gr.Slider)
             assert component.minimum <= parameter.ui_range[0] and component.maximum >= parameter.ui_range[1]
-        assert component.value == webui_data.to_option_value(parameter, getattr(simple_kes.KesConfig(), parameter.name))
+        assert component.value == controls.to_control_value(parameter, getattr(simple_kes.KesConfig(), parameter.name))
     assert isinstance(components["kes_status"], gr.HTML)
 
 

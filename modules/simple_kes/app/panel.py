@@ -18,7 +18,8 @@ from ..parameters import SD_SIGMA_MAX, SD_SIGMA_MIN, is_random_key
 from . import presets
 from .chart import compare, svg
 from .manager import ConfigManager
-from .webui_options import SettingSpec, from_option_value, option_key, setting_specs, to_option_value
+from .controls import from_control_value, to_control_value
+from .webui_options import SettingSpec, option_key, setting_specs
 
 DEFAULT_STEPS = 20
 TABLE_HEADERS = ["step", "Karras Exponential", "Karras (rho 7)", "Exponential"]
@@ -39,7 +40,7 @@ def config_from_controls(manager: ConfigManager, specs: Sequence[SettingSpec], v
     Checked by the one validation pipeline without its step sweep: the chart computes the schedule
     for its step count next and shows that count's problem beside the other curves; Save sweeps.
     """
-    changes = {spec.parameter.name: from_option_value(spec.parameter, value) for spec, value in zip(specs, values)}
+    changes = {spec.parameter.name: from_control_value(spec.parameter, value) for spec, value in zip(specs, values)}
     return validate(changes, manager.config, steps=(), source="the panel")
 
 
@@ -67,7 +68,7 @@ def save(manager: ConfigManager, specs: Sequence[SettingSpec], *values: Any) -> 
     current = manager.config
     changes = {}
     for spec, value in zip(specs, values):
-        converted = from_option_value(spec.parameter, value)
+        converted = from_control_value(spec.parameter, value)
         if converted != getattr(current, spec.parameter.name):
             changes[spec.parameter.name] = converted
     if not changes:
@@ -106,13 +107,13 @@ def display_path(path: Path) -> str:
 def preset_control_values(name: str, specs: Sequence[SettingSpec], values: Sequence[Any]) -> list[Any]:
     """The controls with a preset's schedule values in place; the randomization controls keep theirs."""
     chosen = presets.preset_values(name)
-    return [to_option_value(spec.parameter, chosen[spec.parameter.name]) if spec.parameter.name in chosen else value
+    return [to_control_value(spec.parameter, chosen[spec.parameter.name]) if spec.parameter.name in chosen else value
             for spec, value in zip(specs, values)]
 
 
 def file_values(manager: ConfigManager, specs: Sequence[SettingSpec]) -> list[Any]:
     """What each control should show for the config in force."""
-    return [to_option_value(spec.parameter, getattr(manager.config, spec.parameter.name)) for spec in specs]
+    return [to_control_value(spec.parameter, getattr(manager.config, spec.parameter.name)) for spec in specs]
 
 
 @dataclasses.dataclass

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..config import KesConfig
 from ..parameters import CONTROL_PARAMETERS, INFOTEXT_PARAMETERS, Parameter
+from .controls import from_control_value, to_control_value
 
 SCHEDULER_NAME = "karras_exponential"
 # Neither the label nor the name is a suffix of any sampler name, so the WebUI's
@@ -35,27 +36,9 @@ def axis_label(parameter: Parameter) -> str:
     return f"KES {parameter.name.replace('_', ' ')}"
 
 
-def to_option_value(parameter: Parameter, value: Any) -> Any:
-    """A config value as a Settings component holds it: 0 stands for null ("use the model's")."""
-    if parameter.optional and value is None:
-        return 0.0
-    return value
-
-
-def from_option_value(parameter: Parameter, value: Any) -> Any:
-    """A Settings or override value back in the config's terms (the inverse of ``to_option_value``)."""
-    if parameter.optional and (value is None or value == 0):
-        return None
-    if parameter.kind is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if parameter.kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
 def option_values(config: Any) -> dict[str, Any]:
     """Every Settings option key with the value the config in force gives it."""
-    return {option_key(p.name): to_option_value(p, getattr(config, p.name)) for p in CONTROL_PARAMETERS}
+    return {option_key(p.name): to_control_value(p, getattr(config, p.name)) for p in CONTROL_PARAMETERS}
 
 
 def overrides_from_settings(override_settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,7 +47,7 @@ def overrides_from_settings(override_settings: Mapping[str, Any]) -> dict[str, A
     for parameter in CONTROL_PARAMETERS:
         key = option_key(parameter.name)
         if key in override_settings:
-            overrides[parameter.name] = from_option_value(parameter, override_settings[key])
+            overrides[parameter.name] = from_control_value(parameter, override_settings[key])
     return overrides
 
 
@@ -96,7 +79,7 @@ def complete_pasted_parameters(params: dict[str, Any], config_in_force: Any) -> 
         key = infotext_key(parameter.name)
         default = getattr(defaults, parameter.name)
         if key not in params and getattr(config_in_force, parameter.name) != default:
-            params[key] = to_option_value(parameter, default)
+            params[key] = to_control_value(parameter, default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +109,7 @@ def setting_specs(config: Any) -> list[SettingSpec]:
         if parameter.kind is bool:
             specs.append(SettingSpec(option_key(parameter.name), parameter, label, info, "checkbox"))
             continue
-        value = to_option_value(parameter, getattr(config, parameter.name))
+        value = to_control_value(parameter, getattr(config, parameter.name))
         low, high = parameter.ui_range
         specs.append(SettingSpec(option_key(parameter.name), parameter, label, info, "slider",
                                  minimum=min(low, value), maximum=max(high, value), step=parameter.ui_step))
