@@ -1,5 +1,6 @@
 """The schedule next to k-diffusion's Karras and Exponential over the same model range, as numbers
-and as the live SVG chart of the lab page and the WebUI panel (``plot.py`` draws the same as a PNG).
+and as the live SVG chart of the lab page and the WebUI panel (``plot.py`` draws the same as a PNG
+with matplotlib, ``raster_chart.py`` as an image with Pillow for ComfyUI; all three share ``ChartLayout``).
 
 Drawn on a log-sigma axis with the model's sigma_min and sigma_max marked, because the KES defaults
 start above the model's range and end below it, and a user should see that. No matplotlib here: a
@@ -28,6 +29,12 @@ class ScheduleComparison:
     karras: list[float]
     exponential: list[float]
     error: str | None = None  # why there is no KES curve (a config that fails for this step count)
+    subject_label: str = "Karras Exponential"  # what the ``kes`` curve is called (any schedule can take its place)
+
+    def curve_styles(self) -> tuple[tuple[str, str, str, float], ...]:
+        """``CURVE_STYLES`` with this comparison's name for its subject curve."""
+        return tuple((self.subject_label if attribute == "kes" else label, attribute, colour, stroke)
+                     for label, attribute, colour, stroke in CURVE_STYLES)
 
     def table(self) -> list[list[Any]]:
         """Rows of step, KES, Karras, Exponential (the final 0 included, as the sampler sees it)."""
@@ -83,52 +90,92 @@ def model_range_labels(comparison: ScheduleComparison) -> list[RangeLabel]:
             RangeLabel(comparison.model_sigma_min, f"model sigma_min {comparison.model_sigma_min:g}", 0.0, "left")]
 
 
+@dataclasses.dataclass(frozen=True)
+class ChartLayout:
+    """Where things go on a ``width`` x ``height`` drawing of a comparison: a log-sigma axis over whole
+    decades that hold every curve and the model range, steps from left to right, margins for the labels."""
+
+    comparison: ScheduleComparison
+    width: int
+    height: int
+    left: int = 58
+    right: int = 16
+    top: int = 28
+    bottom: int = 40
+
+    @property
+    def curves(self) -> dict[str, list[float]]:
+        """Each curve without its final 0 (log(0) has no place on the axis)."""
+        return {attribute: getattr(self.comparison, attribute)[:-1] for _, attribute, _, _ in CURVE_STYLES}
+
+    @property
+    def decades(self) -> range:
+        positive = [value for values in self.curves.values() for value in values if value > 0]
+        positive += [self.comparison.model_sigma_min, self.comparison.model_sigma_max]
+        low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+        return range(low, max(high, low + 1) + 1)
+
+    def x(self, step: float) -> float:
+        last_step = max(self.comparison.steps - 1, 1)
+        return self.left + (self.width - self.left - self.right) * step / last_step
+
+    def y(self, sigma: float) -> float:
+        decades = self.decades
+        fraction = (math.log10(sigma) - decades[0]) / (decades[-1] - decades[0])
+        return self.top + (self.height - self.top - self.bottom) * (1 - fraction)
+
+    def points(self, attribute: str) -> list[tuple[float, float]]:
+        """A curve's positive sigmas as drawing coordinates."""
+        return [(self.x(step), self.y(sigma)) for step, sigma in enumerate(self.curves[attribute]) if sigma > 0]
+
+    def step_ticks(self) -> list[int]:
+        return _step_ticks(self.comparison.steps)
+
+    def range_label_x(self, label: "RangeLabel") -> float:
+        return self.left + 4 + (self.width - self.left - self.right - 8) * label.position
+
+    @property
+    def plot_middle_y(self) -> float:
+        return (self.top + self.height - self.bottom) / 2
+
+    def legend_x(self, index: int) -> float:
+        """Where the legend's ``index``-th swatch starts, along the top margin."""
+        return self.left + 8 + 170 * index
+
+
 def svg(comparison: ScheduleComparison, width: int = 960, height: int = 380) -> str:
     """The chart as SVG markup that fills the width of its container (``width`` x ``height`` is its
     drawing size): log-sigma axis, model range dashed and labelled, curves with a tooltip each."""
-    left, right, top, bottom = 58, 16, 28, 40
-    curves = {attribute: getattr(comparison, attribute)[:-1] for _, attribute, _, _ in CURVE_STYLES}
-    positive = [value for values in curves.values() for value in values if value > 0]
-    positive += [comparison.model_sigma_min, comparison.model_sigma_max]
-    low_decade = math.floor(math.log10(min(positive)))
-    high_decade = math.ceil(math.log10(max(positive)))
-    last_step = max(comparison.steps - 1, 1)
-
-    def x(step: float) -> float:
-        return left + (width - left - right) * step / last_step
-
-    def y(sigma: float) -> float:
-        fraction = (math.log10(sigma) - low_decade) / (high_decade - low_decade)
-        return top + (height - top - bottom) * (1 - fraction)
-
+    layout = ChartLayout(comparison, width, height)
+    x, y = layout.x, layout.y
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="kes-chart" width="100%" '
              f'viewBox="0 0 {width} {height}" style="display:block;max-width:100%;height:auto" '
              f'font-family="sans-serif" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="white"/>']
-    for decade in range(low_decade, high_decade + 1):
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(10 ** decade):.1f}" y2="{y(10 ** decade):.1f}" '
-                     f'stroke="#e5e7eb"/><text x="{left - 6}" y="{y(10 ** decade) + 4:.1f}" text-anchor="end">'
-                     f'{10 ** decade:g}</text>')
-    for step in _step_ticks(comparison.steps):
-        parts.append(f'<text x="{x(step):.1f}" y="{height - bottom + 16}" text-anchor="middle">{step}</text>')
-    parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 6}" text-anchor="middle">step</text>')
-    parts.append(f'<text x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">sigma (log scale)</text>')
+    for decade in layout.decades:
+        parts.append(f'<line x1="{layout.left}" x2="{width - layout.right}" y1="{y(10 ** decade):.1f}" '
+                     f'y2="{y(10 ** decade):.1f}" stroke="#e5e7eb"/><text x="{layout.left - 6}" '
+                     f'y="{y(10 ** decade) + 4:.1f}" text-anchor="end">{10 ** decade:g}</text>')
+    for step in layout.step_ticks():
+        parts.append(f'<text x="{x(step):.1f}" y="{height - layout.bottom + 16}" text-anchor="middle">{step}</text>')
+    parts.append(f'<text x="{(layout.left + width - layout.right) / 2}" y="{height - 6}" '
+                 f'text-anchor="middle">step</text>')
+    parts.append(f'<text x="14" y="{layout.plot_middle_y}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {layout.plot_middle_y})">sigma (log scale)</text>')
     for label in model_range_labels(comparison):
-        text_x = left + 4 + (width - left - right - 8) * label.position
-        parts.append(f'<line class="model-range" x1="{left}" x2="{width - right}" y1="{y(label.sigma):.1f}" '
-                     f'y2="{y(label.sigma):.1f}" stroke="{MODEL_RANGE_COLOUR}" stroke-dasharray="5 4"/>'
-                     f'<text class="model-range-label" x="{text_x:.1f}" y="{y(label.sigma) - 4:.1f}" '
-                     f'text-anchor="{"start" if label.anchor == "left" else "end"}" '
+        parts.append(f'<line class="model-range" x1="{layout.left}" x2="{width - layout.right}" '
+                     f'y1="{y(label.sigma):.1f}" y2="{y(label.sigma):.1f}" stroke="{MODEL_RANGE_COLOUR}" '
+                     f'stroke-dasharray="5 4"/><text class="model-range-label" x="{layout.range_label_x(label):.1f}" '
+                     f'y="{y(label.sigma) - 4:.1f}" text-anchor="{"start" if label.anchor == "left" else "end"}" '
                      f'fill="{MODEL_RANGE_COLOUR}">{label.text}</text>')
-    for label, attribute, colour, stroke in CURVE_STYLES:
-        points = " ".join(f"{x(step):.1f},{y(sigma):.1f}" for step, sigma in enumerate(curves[attribute]) if sigma > 0)
+    for label, attribute, colour, stroke in comparison.curve_styles():
+        points = " ".join(f"{px:.1f},{py:.1f}" for px, py in layout.points(attribute))
         if points:
             parts.append(f'<polyline class="curve-{attribute}" points="{points}" fill="none" stroke="{colour}" '
                          f'stroke-width="{stroke}"><title>{label}</title></polyline>')
-    for index, (label, _, colour, _) in enumerate(CURVE_STYLES):
-        parts.append(f'<rect x="{left + 8 + 170 * index}" y="8" width="14" height="4" fill="{colour}"/>'
-                     f'<text x="{left + 26 + 170 * index}" y="14">{label}</text>')
+    for index, (label, _, colour, _) in enumerate(comparison.curve_styles()):
+        parts.append(f'<rect x="{layout.legend_x(index)}" y="8" width="14" height="4" fill="{colour}"/>'
+                     f'<text x="{layout.legend_x(index) + 18}" y="14">{label}</text>')
     if comparison.error:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MODEL_RANGE_COLOUR}">'
                      'no valid KES schedule for these values</text>')

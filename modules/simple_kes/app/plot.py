@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .chart import CURVE_STYLES, MODEL_RANGE_COLOUR, ScheduleComparison, model_range_labels
+from .chart import MODEL_RANGE_COLOUR, ScheduleComparison, model_range_labels
 
 
 def figure(comparison: ScheduleComparison, width: float = 7.0, height: float = 4.2) -> Any:
@@ -19,7 +19,7 @@ def figure(comparison: ScheduleComparison, width: float = 7.0, height: float = 4
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     axes = fig.add_subplot()
     steps = list(range(comparison.steps))
-    for label, attribute, colour, stroke in CURVE_STYLES:
+    for label, attribute, colour, stroke in comparison.curve_styles():
         values = getattr(comparison, attribute)[:-1]
         if values:
             axes.plot(steps, values, color=colour, linewidth=stroke, marker="o", markersize=stroke + 0.5,
