@@ -2,7 +2,7 @@
 
 Shaped like ``k_diffusion.sampling.get_sigmas_*``: ``(n, sigma_min, sigma_max, *, knobs, device)``
 returning ``n + 1`` strictly decreasing sigmas that end in 0. Imports only the standard library,
-NumPy, torch and k-diffusion.
+NumPy, torch and k-diffusion (or, where that package is absent, ComfyUI's own copy of it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ with warnings.catch_warnings():
     # deprecated dependencies (pkg_resources, jsonschema.RefResolver) on every start: nothing a user
     # of this package can act on. Only warnings raised by those two modules are silenced.
     warnings.filterwarnings("ignore", module=r"(clip|jsonmerge)(\.|$)")
-    from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
+    try:
+        from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
+    except ModuleNotFoundError as missing:
+        # ComfyUI ships k-diffusion's sampling module inside its own package instead of the
+        # k-diffusion distribution (same schedule functions); use it rather than make every ComfyUI
+        # user install k-diffusion's heavy dependencies. Any other import failure is real.
+        if missing.name != "k_diffusion":
+            raise
+        from comfy.k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
 
 from .parameters import BY_NAME, SD_SIGMA_MAX, SD_SIGMA_MIN, SHAPE_PARAMETERS
 
