@@ -1,4 +1,5 @@
-"""The layers: a light core under the app layer, and a WebUI path that install.py fully provides for.
+"""The layers: a light core under the app layer, and two frontends (the WebUI's scripts/, ComfyUI's
+__init__.py) that never import each other's modules and need nothing install.py does not install.
 
 The core (``import simple_kes`` and the schedule) may import only the standard library, NumPy,
 torch and k-diffusion, so that other frontends (ComfyUI nodes, samplers) can build on it without
@@ -20,10 +21,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "modules" / "simple_kes"
 CORE_MODULES = ("__init__", "parameters", "config", "validation", "schedule", "randomization", "generation")
-CORE_THIRD_PARTY = {"numpy", "torch", "k_diffusion"}
+# comfy: only ComfyUI's own copy of k-diffusion, where the k-diffusion distribution is absent.
+CORE_THIRD_PARTY = {"numpy", "torch", "k_diffusion", "comfy"}
 APP_DEPENDENCIES = ("watchdog", "ruamel", "yaml", "matplotlib", "gradio")
 # What every supported WebUI (A1111 1.9+, Forge, reForge) already has in its environment.
 WEBUI_PROVIDES = {"modules", "torch", "numpy", "k_diffusion", "yaml", "gradio", "fastapi"}
+# What ComfyUI has: k-diffusion as its own copy, comfy.k_diffusion, which the core falls back to.
+COMFYUI_PROVIDES = {"comfy", "torch", "numpy", "k_diffusion", "yaml", "PIL"}
+# Each frontend's own modules; the other frontend's glue must not reach them.
+WEBUI_ONLY = {PACKAGE / "app" / name for name in ("webui_options.py", "panel.py", "lab.py")}
+COMFYUI_ONLY = {PACKAGE / "app" / name for name in ("comfyui_nodes.py", "comfyui_scheduler.py", "raster_chart.py")}
 
 CORE_RUN = """
 import json, sys
@@ -109,15 +116,35 @@ def test_the_core_imports_only_numpy_torch_and_k_diffusion_and_never_the_app():
         assert not [f for f in files if "app" in f.relative_to(PACKAGE).parts], name
 
 
+def test_the_core_reaches_comfy_only_for_comfyuis_copy_of_k_diffusion():
+    comfy_imports = {name for module in CORE_MODULES for level, name in imported_modules(PACKAGE / f"{module}.py")
+                     if level == 0 and name.split(".")[0] == "comfy"}
+    assert comfy_imports == {"comfy.k_diffusion.sampling", "comfy.k_diffusion.sampling.get_sigmas_exponential",
+                             "comfy.k_diffusion.sampling.get_sigmas_karras"}
+
+
 def test_the_webui_path_needs_nothing_that_install_py_does_not_install():
     """Every third-party module the WebUI glue can reach is in the WebUI already or in install.py."""
     files, outside = import_closure(ROOT / "scripts" / "karras_exponential.py")
     assert "matplotlib" not in outside, "the WebUI glue must not import matplotlib (the live chart is SVG)"
     assert PACKAGE / "app" / "plot.py" not in files
+    assert not files & COMFYUI_ONLY, "the WebUI glue must not reach ComfyUI's modules"
+    assert_installed(outside - WEBUI_PROVIDES - {"comfy"})  # comfy: the core's fallback, never taken there
+
+
+def test_the_comfyui_path_needs_nothing_that_install_py_does_not_install():
+    """The pack's __init__.py reaches neither the WebUI's modules nor Gradio or matplotlib."""
+    files, outside = import_closure(ROOT / "__init__.py")
+    assert PACKAGE / "app" / "comfyui_nodes.py" in files
+    assert not files & WEBUI_ONLY, "the ComfyUI glue must not reach the WebUI's modules"
+    assert not {"gradio", "matplotlib", "modules", "fastapi"} & outside
+    assert_installed(outside - COMFYUI_PROVIDES)
+
+
+def assert_installed(modules: set[str]) -> None:
     installed = installer_distributions()
     distributions = importlib.metadata.packages_distributions()
-    missing = {module for module in outside - WEBUI_PROVIDES
-               if not set(distributions.get(module, [module])) & installed}
+    missing = {module for module in modules if not set(distributions.get(module, [module])) & installed}
     assert missing == set(), f"install.py must install the distributions of {sorted(missing)}"
 
 

@@ -67,7 +67,12 @@ class ConfigManager:
     def subscribe(self, listener: Callable[[LoadResult], None]) -> Callable[[], None]:
         """Call ``listener`` after every load that read a new file content or failed anew; returns an unsubscribe."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return lambda: self.unsubscribe(listener)
+
+    def unsubscribe(self, listener: Callable[[LoadResult], None]) -> None:
+        """Stop calling ``listener``; nothing happens if it was not subscribed."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def load(self) -> LoadResult:
         """Read the file now; on failure the config in force stays and ``last_error`` says why."""

@@ -1,0 +1,3 @@
+"""Stands for ComfyUI's own copy of k-diffusion's sampling module (same functions, same signatures)."""
+
+from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras, sample_dpmpp_2m, sample_euler  # noqa: F401
