@@ -35,6 +35,7 @@ NAMES: dict[str, Callable[[], str]] = {
     "command-table": reference.command_table,
     "axis-list": reference.axis_list,
     "preset-list": reference.preset_list,
+    "comfyui-widget-table": reference.comfyui_widget_table,
 }
 BLOCK = re.compile(r"(?P<open><!-- (?P<kind>generated|quote): (?P<what>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /(?P=kind) -->)",
                    re.DOTALL)

@@ -59,3 +59,18 @@ def preset_list() -> str:
 
     entries = sorted(entry for entry in SHIPPED_PRESETS.iterdir() if entry.name.endswith(".yaml"))
     return "".join(f"- `{entry.name[:-len('.yaml')]}`: {preset_summary_of(entry)}\n" for entry in entries)
+
+
+def comfyui_widget_table() -> str:
+    """The ComfyUI node's widgets for the schedule keys: type, default and the widget's range."""
+    from .comfyui_nodes import SCHEDULE_PARAMETERS, widget
+
+    rows = ["| widget | type | default | widget range | note |", "|---|---|---|---|---|"]
+    for parameter in SCHEDULE_PARAMETERS:
+        kind, spec = widget(parameter)
+        low, high = (int(end) if float(end).is_integer() else end for end in (spec["min"], spec["max"]))
+        note = "0 = the model's" if parameter.optional else ""
+        if parameter.minimum_exclusive and not parameter.optional:
+            note = f"{low} itself is refused by the node ({parameter.describe_limits()})"
+        rows.append(f"| `{parameter.name}` | {kind} | `{spec['default']}` | {low} to {high} | {note} |")
+    return "\n".join(rows) + "\n"
