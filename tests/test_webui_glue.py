@@ -20,7 +20,7 @@ import simple_kes
 from simple_kes import ConfigError
 from simple_kes.app import controls, presets
 from simple_kes.app import webui_options as webui_data
-from simple_kes.app import config_file, default_config
+from simple_kes.app import default_config
 from simple_kes.app.config_file import read_config, template_text
 from simple_kes.parameters import AXIS_PARAMETERS, CONTROL_PARAMETERS
 from load_events import reloaded, wait_for

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import ConfigError, KesConfig
+from ..config import KesConfig
 from ..generation import ScheduleRecord, sigmas_for_config
 from ..parameters import BY_NAME, MODEL_RANGE_PARAMETERS, SHAPE_PARAMETERS, Parameter
 from ..schedule import get_sigmas_exponential, get_sigmas_karras
