@@ -10,30 +10,17 @@ from __future__ import annotations
 import functools
 import math
 import operator
-import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
-with warnings.catch_warnings():
-    # k-diffusion's package __init__ imports clip-anytorch and jsonmerge, which warn about their own
-    # deprecated dependencies (pkg_resources, jsonschema.RefResolver) on every start: nothing a user
-    # of this package can act on. Only warnings raised by those two modules are silenced.
-    warnings.filterwarnings("ignore", module=r"(clip|jsonmerge)(\.|$)")
-    try:
-        from k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
-    except ModuleNotFoundError as missing:
-        # ComfyUI ships k-diffusion's sampling module inside its own package instead of the
-        # k-diffusion distribution (same schedule functions); use it rather than make every ComfyUI
-        # user install k-diffusion's heavy dependencies. Any other import failure is real.
-        if missing.name != "k_diffusion":
-            raise
-        from comfy.k_diffusion.sampling import get_sigmas_exponential, get_sigmas_karras
+from .kdiffusion import sampling
 
 from .parameters import BY_NAME, SD_SIGMA_MAX, SD_SIGMA_MIN, SHAPE_PARAMETERS
 
 # k-diffusion's own schedules are re-exported: importing them from here keeps its import warnings quiet.
+get_sigmas_exponential, get_sigmas_karras = sampling.get_sigmas_exponential, sampling.get_sigmas_karras
 __all__ = ["SD_SIGMA_MAX", "SD_SIGMA_MIN", "SHAPE_DEFAULTS", "compute_sigmas", "get_sigmas_exponential",
            "get_sigmas_karras", "get_sigmas_karras_exponential", "schedule_parts"]
 
