@@ -1,7 +1,8 @@
 """Karras Exponential in the Stable Diffusion WebUI (A1111 1.9+, Forge, reForge).
 
-Registers the "Karras Exponential" schedule type, a Settings section on the YAML config, infotext
-for the values a generation used, X/Y/Z axes and a small API route. Thin glue: the schedule and the
+Registers the "Karras Exponential" schedule type, CFG++ versions of Euler, Euler a and DPM++ 2M in the
+Sampler dropdown (where the WebUI has none of that name), a Settings section on the YAML config,
+infotext for the values a generation used, X/Y/Z axes and a small API route. Thin glue: the schedule and the
 config live in the ``simple_kes`` package under ``modules/``.
 """
 
@@ -19,11 +20,12 @@ if _SOURCE_ROOT not in sys.path:
 import gradio as gr  # noqa: E402
 
 from simple_kes.app import controls, default_config, panel, presets  # noqa: E402
-from simple_kes.app import webui_options  # noqa: E402
+from simple_kes.app import webui_options, webui_samplers  # noqa: E402
 from simple_kes.config import ConfigError  # noqa: E402
 from simple_kes.parameters import AXIS_PARAMETERS, INFOTEXT_PARAMETERS  # noqa: E402
 from simple_kes.validation import validate  # noqa: E402
-from modules import script_callbacks, scripts, shared  # noqa: E402
+from modules import script_callbacks, scripts, sd_samplers, sd_samplers_common, sd_samplers_kdiffusion  # noqa: E402
+from modules import shared  # noqa: E402
 
 try:
     from modules import sd_schedulers
@@ -52,6 +54,19 @@ def register_scheduler():
         sd_schedulers.schedulers.append(entry)
     sd_schedulers.schedulers_map[entry.name] = entry
     sd_schedulers.schedulers_map[entry.label] = entry
+
+
+def register_cfg_pp_samplers():
+    """Add the CFG++ samplers the WebUI lacks (reForge has its own; a Reload UI finds ours already there)."""
+    existing = [(data.name, data.aliases) for data in sd_samplers.all_samplers]
+    for entry in webui_samplers.samplers_to_add(existing):
+        function = webui_samplers.sampler_function(entry)
+        data = sd_samplers_common.SamplerData(
+            entry.label, lambda model, function=function: sd_samplers_kdiffusion.KDiffusionSampler(function, model),
+            list(entry.aliases), dict(entry.options))
+        sd_samplers.all_samplers.append(data)
+        sd_samplers.all_samplers_map[data.name] = data
+    sd_samplers.set_samplers()
 
 
 # --- Settings: the YAML is the source of truth --------------------------------------------------------
@@ -296,6 +311,7 @@ def on_script_unloaded():
 
 if sd_schedulers is not None:
     register_scheduler()
+    register_cfg_pp_samplers()
     manager.start()
     unsubscribe = manager.subscribe(on_config_loaded)
     sync_options(manager.config)

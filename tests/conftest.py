@@ -58,3 +58,16 @@ def kes_file(config_path, monkeypatch):
     yield config_path
     if default_config.existing_manager() is not None:
         default_config.existing_manager().stop()
+
+
+@pytest.fixture
+def webui(kes_file):
+    """The WebUI stand-in, started with the extension loaded (tests/webui_harness.py)."""
+    from fastapi import FastAPI
+    from webui_harness import WebUI, fresh_stub_modules
+
+    fresh_stub_modules()
+    instance = WebUI()
+    instance.start(FastAPI())
+    yield instance
+    instance.shutdown()

@@ -29,15 +29,6 @@ from webui_harness import WebUI, fresh_stub_modules
 LABEL = webui_data.SCHEDULER_LABEL
 
 
-@pytest.fixture
-def webui(kes_file):
-    fresh_stub_modules()
-    instance = WebUI()
-    instance.start(FastAPI())
-    yield instance
-    instance.shutdown()
-
-
 def kes_sigmas(steps=20, seed=None, **values):
     config = simple_kes.KesConfig().with_values(values)
     return simple_kes.sigmas_for_config(steps, 0.0292, 14.6146, config, seed=seed)[0]

@@ -3,7 +3,9 @@
 ``process_images`` keeps the WebUI's order: apply override_settings (without onchange), run the
 always-visible scripts' process() (an exception there is reported and swallowed, as ScriptRunner
 does), ask the sampler for sigmas (again for the hires pass), run
-postprocess(), restore the overridden settings. ``get_sigmas`` mirrors
+postprocess(), restore the overridden settings. With a ``sampler_name`` it also samples, through
+sd_samplers as the WebUI does, a model whose answer is known (``sd_samplers_kdiffusion``), and keeps
+the result in ``p.samples``. ``get_sigmas`` mirrors
 KDiffusionSampler.get_sigmas: scheduler by name or label, the model's range, a keyword call.
 """
 
@@ -32,6 +34,11 @@ class StableDiffusionProcessing:
     extra_generation_params: dict = dataclasses.field(default_factory=dict)
     is_hr_pass: bool = False
     sampler_noise_scheduler_override: object = None
+    sampler_name: str = None
+    cfg_scale: float = 7.0
+    eta: float = None
+    s_min_uncond: float = 0.0
+    samples: object = None
 
 
 def get_sigmas(p, steps):
@@ -74,6 +81,8 @@ def process_images(p):
             except Exception as error:
                 errors.report(f"Error running process: {error}", exc_info=True)
         sigmas = [get_sigmas(p, p.steps)]
+        if p.sampler_name:
+            p.samples = sample(p)
         if p.enable_hr:
             p.is_hr_pass = True
             sigmas.append(get_sigmas(p, p.hr_second_pass_steps or p.steps))
@@ -85,6 +94,16 @@ def process_images(p):
         if p.override_settings_restore_afterwards:
             for key, value in stored.items():
                 setattr(shared.opts, key, value)
+
+
+def sample(p):
+    """The first pass with the chosen sampler: conditioning 1 (the data's mean), unconditional 0."""
+    from modules import sd_samplers
+    sampler = sd_samplers.create_sampler(p.sampler_name, None)
+    noise = torch.randn((1, 4), generator=torch.Generator().manual_seed(p.seed))
+    samples = sampler.sample(p, noise, torch.ones(1, 4), torch.zeros(1, 4))
+    p.sampler = sampler
+    return samples
 
 
 def create_infotext(p):
