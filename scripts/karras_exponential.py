@@ -1,8 +1,9 @@
 """Karras Exponential in the Stable Diffusion WebUI (A1111 1.9+, Forge, reForge).
 
 Registers the "Karras Exponential" schedule type, CFG++ versions of Euler, Euler a and DPM++ 2M in the
-Sampler dropdown (where the WebUI has none of that name), a Settings section on the YAML config,
-infotext for the values a generation used, X/Y/Z axes and a small API route. Thin glue: the schedule and the
+Sampler dropdown (where the WebUI has none of that name), True Noise Removal as a guidance choice for
+any sampler, a Settings section on the YAML config, infotext for the values a generation used, X/Y/Z
+axes and a small API route. Thin glue: the schedule and the
 config live in the ``simple_kes`` package under ``modules/``.
 """
 
@@ -20,7 +21,7 @@ if _SOURCE_ROOT not in sys.path:
 import gradio as gr  # noqa: E402
 
 from simple_kes.app import controls, default_config, panel, presets  # noqa: E402
-from simple_kes.app import webui_options, webui_samplers  # noqa: E402
+from simple_kes.app import webui_guidance, webui_options, webui_samplers  # noqa: E402
 from simple_kes.config import ConfigError  # noqa: E402
 from simple_kes.parameters import AXIS_PARAMETERS, INFOTEXT_PARAMETERS  # noqa: E402
 from simple_kes.validation import validate  # noqa: E402
@@ -104,6 +105,8 @@ def is_stale(key, value):
 def make_option_info(spec, value):
     if spec.kind == "checkbox":
         component, component_args = gr.Checkbox, None
+    elif spec.kind == "dropdown":
+        component, component_args = gr.Dropdown, {"choices": list(spec.choices)}
     else:
         component = gr.Slider
         component_args = {"minimum": spec.minimum, "maximum": spec.maximum, "step": spec.step}
@@ -220,25 +223,74 @@ class KarrasExponentialScript(scripts.Script):
         try:
             scheduler.start_generation(seed=seed, overrides=overrides)
         except ConfigError as error:
-            refuse_generation(p, error, uses_kes)
+            refuse_generation(p, error, uses_kes or any(problem.key == "guidance" for problem in error.problems))
             return
-        if uses_kes:
-            effective, _ = scheduler.resolve()
-            p.extra_generation_params.update(webui_options.infotext_entries(effective))
+        effective, _ = scheduler.resolve()
+        p.extra_generation_params.update(webui_options.infotext_entries(effective, uses_kes))
+        start_guidance(effective.guidance)
+
+    def process_before_every_sampling(self, p, *args, **kwargs):
+        if guidance_run is not None and kwargs.get("noise") is not None:
+            guidance_run.start_pass(kwargs["noise"], p.sampler)
+
+    def postprocess_batch(self, p, *args, **kwargs):
+        # The option that skipped the unconditional pass is ours to set, not the user's: kept out of the
+        # infotext, which records "KES guidance: tnr_single" instead.
+        if guidance_run is not None and guidance_run.mode == webui_guidance.TNR_SINGLE:
+            p.extra_generation_params.pop(webui_guidance.SKIP_EARLY_CFG_INFOTEXT, None)
 
     def postprocess(self, p, processed, *args):
         scheduler.end_generation()
+        end_guidance()
 
 
-def refuse_generation(p, error, uses_kes):
+# --- guidance: True Noise Removal through the CFG denoiser's callbacks -------------------------------------
+
+# The generation in progress when it uses TNR (generations run one at a time), and the Skip Early CFG
+# value that tnr_single replaced for it.
+guidance_run = None
+_replaced_skip_early_cfg = None
+
+
+def start_guidance(mode):
+    global guidance_run, _replaced_skip_early_cfg
+    end_guidance()
+    if mode == webui_guidance.CFG:
+        return
+    guidance_run = webui_guidance.TrueNoiseRemovalRun(mode)
+    if mode == webui_guidance.TNR_SINGLE:
+        _replaced_skip_early_cfg = getattr(shared.opts, webui_guidance.SKIP_EARLY_CFG_OPTION, 0.0)
+        setattr(shared.opts, webui_guidance.SKIP_EARLY_CFG_OPTION, 1.0)
+
+
+def end_guidance():
+    global guidance_run, _replaced_skip_early_cfg
+    if _replaced_skip_early_cfg is not None:
+        setattr(shared.opts, webui_guidance.SKIP_EARLY_CFG_OPTION, _replaced_skip_early_cfg)
+    guidance_run, _replaced_skip_early_cfg = None, None
+
+
+def on_cfg_denoiser(params):
+    if guidance_run is not None:
+        guidance_run.before_call(params.x, params.sigma)
+
+
+def on_cfg_after_cfg(params):
+    if guidance_run is not None:
+        params.x = guidance_run.guided(params.x)
+
+
+def refuse_generation(p, error, applies):
     """Stop a generation whose KES values failed, before its first sampling step.
 
     The WebUI's script runner only reports an exception from process() and samples anyway, and the
     scheduler refuses only the passes that use it; so every pass's sigmas are routed through the
     refusal (``sampler_noise_scheduler_override``, which the k-diffusion samplers call first), and a
-    hires job stops before its first pass, not after it. Values for another schedule type are ignored.
+    hires job stops before its first pass, not after it. ``applies``: the failing values concern this
+    generation (it uses Karras Exponential, or the guidance choice failed); schedule values for another
+    schedule type are ignored.
     """
-    if not uses_kes:
+    if not applies:
         print(f"{LOG_PREFIX} ignored, this generation does not use Karras Exponential: {error}")
         return
     print(f"{LOG_PREFIX} {error}")
@@ -275,8 +327,10 @@ def make_axis(xyz, parameter):
                            else f"{label} {value}: {problem.format()}" for problem in error.problems]
                 raise ValueError("; ".join(reasons)) from None
 
+    choices = (lambda: list(parameter.choices)) if parameter.choices else None
     return xyz.AxisOption(webui_options.axis_label(parameter), parameter.kind,
-                          xyz.apply_override(webui_options.option_key(parameter.name)), confirm=confirm)
+                          xyz.apply_override(webui_options.option_key(parameter.name)), confirm=confirm,
+                          choices=choices)
 
 
 def add_axes():
@@ -307,6 +361,7 @@ def on_script_unloaded():
     unsubscribe()
     manager.stop()
     scheduler.end_generation()
+    end_guidance()
 
 
 if sd_schedulers is not None:
@@ -320,6 +375,8 @@ if sd_schedulers is not None:
     shared.options_templates.update(build_options())
     script_callbacks.on_ui_settings(on_ui_settings)
     script_callbacks.on_infotext_pasted(on_infotext_pasted)
+    script_callbacks.on_cfg_denoiser(on_cfg_denoiser)
+    script_callbacks.on_cfg_after_cfg(on_cfg_after_cfg)
     script_callbacks.on_before_ui(add_axes)
     script_callbacks.on_app_started(on_app_started)
     script_callbacks.on_script_unloaded(on_script_unloaded)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import simple_kes
-from simple_kes import BY_NAME, PARAMETERS, ConfigError, KesConfig
+from simple_kes import BY_NAME, PARAMETERS, ConfigError, KesConfig, validate
 from simple_kes.app.config_file import render_template
 from simple_kes.app.reference import parameter_table
 from simple_kes.app.config_file import parse_config_text
@@ -192,14 +192,15 @@ def test_every_randomizable_parameter_has_consistent_rand_keys():
 
 
 def test_each_parameter_has_exactly_one_kind_and_the_subsets_follow_the_roles():
-    """Shape, model range, randomization or retired: one each. The uses follow from what a key does:
-    anything that changes the sigmas is in the infotext and presets; only shape keys are X/Y/Z axes."""
+    """Shape, model range, randomization, retired or guidance: one each. The uses follow from what a key
+    does: anything that changes the sigmas is in the infotext and presets; the shape keys and the guidance
+    choice are X/Y/Z axes and in the infotext; presets decide the schedule, not the guidance."""
     for parameter in PARAMETERS:
         assert sum(parameter.has(kind) for kind in KINDS) == 1, parameter.name
         changes_sigmas = parameter.has(Role.SHAPE) or parameter.has(Role.MODEL_RANGE)
         assert parameter.has(Role.PRESET) == changes_sigmas, parameter.name
-        assert parameter.has(Role.AXIS) == parameter.has(Role.SHAPE), parameter.name
-        if changes_sigmas:
+        assert parameter.has(Role.AXIS) == (parameter.has(Role.SHAPE) or parameter.has(Role.GUIDANCE)), parameter.name
+        if changes_sigmas or parameter.has(Role.GUIDANCE):
             assert parameter.has(Role.INFOTEXT), parameter.name
     assert [p.name for p in SHAPE_PARAMETERS] == list(SHAPE_DEFAULTS)
     assert {p.name for p in MODEL_RANGE_PARAMETERS} == {"sigma_min", "sigma_max"}
@@ -212,6 +213,18 @@ def test_a_parameter_declared_with_two_kinds_or_half_a_random_key_is_refused():
         Parameter("both", float, 1.0, help="", roles=frozenset({Role.SHAPE, Role.RETIRED}))
     with pytest.raises(TypeError, match="randomizes and random_part go together"):
         Parameter("half", bool, False, help="", roles=frozenset({Role.RANDOMIZATION}), randomizes="rho")
+    with pytest.raises(TypeError, match="a choice among its choices"):
+        Parameter("pick", str, "c", choices=("a", "b"), help="", roles=frozenset({Role.GUIDANCE}))
+    with pytest.raises(TypeError, match="a choice among its choices"):
+        Parameter("pick", str, "a", help="", roles=frozenset({Role.GUIDANCE}))
+
+
+@pytest.mark.parametrize("value", ["TNR", "classifier-free", 1, True, None, ["tnr"]])
+def test_a_choice_outside_its_list_is_refused_with_the_list(value):
+    problem = "is empty" if value is None else "is not allowed"
+    with pytest.raises(ConfigError, match=rf"guidance: .*{problem}; allowed: one of cfg, tnr, tnr_single"):
+        validate({"guidance": value})
+    assert validate({"guidance": "tnr_single"}).guidance == "tnr_single"
 
 
 def test_suggested_ranges_and_defaults_respect_the_hard_limits():

@@ -92,7 +92,8 @@ def test_inert_on_a_webui_without_sd_schedulers(kes_file, capsys):
 
 
 def test_settings_section_has_a_real_component_for_every_key(webui):
-    """Every key that does something: a slider or checkbox with the declared range, showing the value in force.
+    """Every key that does something: a slider, checkbox or choice with the declared range or choices, showing
+    the value in force.
 
     The retired key gets no control: a slider would suggest it does something.
     """
@@ -102,6 +103,10 @@ def test_settings_section_has_a_real_component_for_every_key(webui):
         component = components[webui_data.option_key(parameter.name)]
         if parameter.kind is bool:
             assert isinstance(component, gr.Checkbox)
+        elif parameter.choices:
+            assert isinstance(component, gr.Dropdown)
+            assert [choice[0] if isinstance(choice, tuple) else choice for choice in component.choices] == list(
+                parameter.choices)
         else:
             assert isinstance(component, gr.Slider)
             assert component.minimum <= parameter.ui_range[0] and component.maximum >= parameter.ui_range[1]

@@ -26,18 +26,19 @@ SD_SIGMA_MAX = 14.6146
 
 
 class Role(enum.Enum):
-    """What a parameter is for. Each has exactly one of the first four; the last three are uses."""
+    """What a parameter is for. Each has exactly one of the first five; the last three are uses."""
 
     SHAPE = "schedule shape"  # a keyword argument of the schedule function
     MODEL_RANGE = "model range"  # overrides one end of the model's sigma range
     RANDOMIZATION = "randomization"  # the master switch and the <name>_rand* keys of the seeded draws
     RETIRED = "retired"  # accepted so old files load; has no effect
+    GUIDANCE = "guidance"  # how the samplers combine their predictions (not the schedule)
     AXIS = "X/Y/Z axis"  # offered as an X/Y/Z plot axis
     INFOTEXT = "infotext"  # written to an image's infotext when it differs from the default
     PRESET = "preset"  # decided by a preset (applying one sets it)
 
 
-KINDS = (Role.SHAPE, Role.MODEL_RANGE, Role.RANDOMIZATION, Role.RETIRED)
+KINDS = (Role.SHAPE, Role.MODEL_RANGE, Role.RANDOMIZATION, Role.RETIRED, Role.GUIDANCE)
 # The role sets in use, named for what they describe.
 SHAPE_KNOB = frozenset({Role.SHAPE, Role.AXIS, Role.INFOTEXT, Role.PRESET})
 MODEL_RANGE_OVERRIDE = frozenset({Role.MODEL_RANGE, Role.INFOTEXT, Role.PRESET})
@@ -46,6 +47,7 @@ RANDOMIZATION_KEY = frozenset({Role.RANDOMIZATION})
 # values back never draws again from the randomization keys of the file in force.
 RANDOMIZATION_SWITCH = frozenset({Role.RANDOMIZATION, Role.INFOTEXT})
 RETIRED_KEY = frozenset({Role.RETIRED})
+GUIDANCE_CHOICE = frozenset({Role.GUIDANCE, Role.AXIS, Role.INFOTEXT})
 
 
 class RandomPart(enum.Enum):
@@ -61,7 +63,7 @@ class Parameter:
     """One configuration key: its type, default, hard limits, suggestion and help."""
 
     name: str
-    kind: type  # float, int or bool
+    kind: type  # float, int, bool or str (a choice among ``choices``)
     default: Any
     help: str
     minimum: float = -INFINITY
@@ -72,6 +74,7 @@ class Parameter:
     ui_range: tuple[float, float] = (0.0, 1.0)
     ui_step: float = 0.01
     random_range: tuple[float, float] | None = None  # default <name>_rand_min/max; None = not randomizable
+    choices: tuple[str, ...] = ()  # the allowed values of a str parameter
     roles: frozenset[Role] = frozenset()  # required: every parameter states its roles
     # For a randomization key: the parameter it randomizes and which of its keys it is.
     randomizes: str | None = None
@@ -83,6 +86,8 @@ class Parameter:
             raise TypeError(f"{self.name}: needs exactly one of {[k.value for k in KINDS]}, has {kinds}")
         if (self.randomizes is None) != (self.random_part is None):
             raise TypeError(f"{self.name}: randomizes and random_part go together")
+        if (self.kind is str) != bool(self.choices) or (self.choices and self.default not in self.choices):
+            raise TypeError(f"{self.name}: a str parameter is a choice among its choices, its default one of them")
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -99,6 +104,8 @@ class Parameter:
         """The hard limits in words, for error messages and the README."""
         if self.kind is bool:
             return "true or false"
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
         noun = "an integer" if self.kind is int else "a number"
         bounds = []
         if self.minimum != -INFINITY:
@@ -121,6 +128,8 @@ class Parameter:
             if isinstance(value, bool):
                 return None
             return f"{value!r} is not true or false"
+        if self.choices:
+            return None if value in self.choices else f"{value!r} is not allowed; allowed: {self.describe_limits()}"
         # bool is a subclass of int: `true` where a number belongs is a mistake, not 1.
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"{value!r} is not a number; allowed: {self.describe_limits()}"
@@ -135,7 +144,7 @@ class Parameter:
 
     def coerce(self, value: Any) -> Any:
         """Convert a value that passed ``check`` to this key's Python type."""
-        if value is None or self.kind is bool:
+        if value is None or self.kind in (bool, str):
             return value
         return self.kind(value)
 
@@ -228,6 +237,13 @@ _DECLARED = (
         help="Retired: has no effect, because the WebUI needs exactly steps + 1 sigmas (docs/decisions.md).",
     ),
     Parameter(
+        "guidance", str, "cfg", choices=("cfg", "tnr", "tnr_single"), roles=GUIDANCE_CHOICE,
+        help="How the samplers combine their predictions, with any sampler and schedule type: cfg is the WebUI's "
+             "own CFG; tnr is True Noise Removal from the conditional and unconditional predictions (the CFG scale "
+             "applies); tnr_single is True Noise Removal from the conditional prediction alone (no unconditional "
+             "pass: half the model evaluations; the CFG scale is not used).",
+    ),
+    Parameter(
         "randomize", bool, True, roles=RANDOMIZATION_SWITCH,
         help="Master switch: a value is drawn only where this and its <name>_rand are both true.",
     ),
@@ -279,6 +295,7 @@ def is_random_key(parameter: Parameter) -> bool:
 # The subsets the rest of the package uses, each derived from the roles.
 SHAPE_PARAMETERS = with_role(Role.SHAPE)
 MODEL_RANGE_PARAMETERS = with_role(Role.MODEL_RANGE)
+GUIDANCE_PARAMETERS = with_role(Role.GUIDANCE)
 AXIS_PARAMETERS = with_role(Role.AXIS)
 INFOTEXT_PARAMETERS = with_role(Role.INFOTEXT)
 PRESET_PARAMETERS = with_role(Role.PRESET)

@@ -284,6 +284,8 @@ def yaml_value(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.isidentifier() and yaml.safe_load(value) == value:
+        return value  # a plain word (a choice) reads back as itself
     text = repr(value)
     mantissa, exponent_mark, exponent = text.partition("e")
     if isinstance(value, float) and exponent_mark and "." not in mantissa:

@@ -194,6 +194,8 @@ def _control(gr, spec: SettingSpec, value: Any, elem_prefix: str):
     elem_id = f"{elem_prefix}_{option_key(spec.parameter.name)}"
     if spec.kind == "checkbox":
         return gr.Checkbox(value=value, label=spec.label, info=spec.info, elem_id=elem_id)
+    if spec.kind == "dropdown":
+        return gr.Dropdown(list(spec.choices), value=value, label=spec.label, info=spec.info, elem_id=elem_id)
     return gr.Slider(spec.minimum, spec.maximum, value=value, step=spec.step, label=spec.label, info=spec.info,
                      elem_id=elem_id)
 

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from ..config import KesConfig
-from ..parameters import CONTROL_PARAMETERS, INFOTEXT_PARAMETERS, Parameter
+from ..parameters import CONTROL_PARAMETERS, GUIDANCE_PARAMETERS, INFOTEXT_PARAMETERS, Parameter
 from .controls import from_control_value, to_control_value
 
 SCHEDULER_NAME = "karras_exponential"
@@ -51,10 +51,12 @@ def overrides_from_settings(override_settings: Mapping[str, Any]) -> dict[str, A
     return overrides
 
 
-def infotext_entries(effective_config: Any) -> dict[str, Any]:
-    """Infotext for the values a generation used that differ from the defaults (drawn ones included)."""
+def infotext_entries(effective_config: Any, uses_kes: bool = True) -> dict[str, Any]:
+    """Infotext for the values a generation used that differ from the defaults (drawn ones included): every
+    key when it used Karras Exponential, else the guidance choice alone (it applies to any schedule type)."""
     defaults = KesConfig()
-    return {infotext_key(p.name): getattr(effective_config, p.name) for p in INFOTEXT_PARAMETERS
+    recorded = INFOTEXT_PARAMETERS if uses_kes else GUIDANCE_PARAMETERS
+    return {infotext_key(p.name): getattr(effective_config, p.name) for p in recorded
             if getattr(effective_config, p.name) != getattr(defaults, p.name)}
 
 
@@ -72,10 +74,10 @@ def complete_pasted_parameters(params: dict[str, Any], config_in_force: Any) -> 
     """
     schedule_types = (params.get("Schedule type"), params.get("Hires schedule type"))
     mentions_kes = any(str(key).startswith(INFOTEXT_PREFIX) for key in params)
-    if not (uses_scheduler(*schedule_types) or mentions_kes):
-        return
+    # The guidance choice applies to every schedule type, so any pasted infotext pins it.
+    completed = INFOTEXT_PARAMETERS if uses_scheduler(*schedule_types) or mentions_kes else GUIDANCE_PARAMETERS
     defaults = KesConfig()
-    for parameter in INFOTEXT_PARAMETERS:
+    for parameter in completed:
         key = infotext_key(parameter.name)
         default = getattr(defaults, parameter.name)
         if key not in params and getattr(config_in_force, parameter.name) != default:
@@ -90,10 +92,11 @@ class SettingSpec:
     parameter: Parameter
     label: str
     info: str
-    kind: str  # "checkbox" or "slider"
+    kind: str  # "checkbox", "dropdown" or "slider"
     minimum: float = 0.0
     maximum: float = 1.0
     step: float = 0.01
+    choices: tuple[str, ...] = ()
 
 
 def setting_specs(config: Any) -> list[SettingSpec]:
@@ -108,6 +111,10 @@ def setting_specs(config: Any) -> list[SettingSpec]:
             info += " 0 = the model's."
         if parameter.kind is bool:
             specs.append(SettingSpec(option_key(parameter.name), parameter, label, info, "checkbox"))
+            continue
+        if parameter.choices:
+            specs.append(SettingSpec(option_key(parameter.name), parameter, label, info, "dropdown",
+                                     choices=parameter.choices))
             continue
         value = to_control_value(parameter, getattr(config, parameter.name))
         low, high = parameter.ui_range

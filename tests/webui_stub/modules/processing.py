@@ -39,6 +39,7 @@ class StableDiffusionProcessing:
     eta: float = None
     s_min_uncond: float = 0.0
     samples: object = None
+    infotext: str = None
 
 
 def get_sigmas(p, steps):
@@ -82,7 +83,10 @@ def process_images(p):
                 errors.report(f"Error running process: {error}", exc_info=True)
         sigmas = [get_sigmas(p, p.steps)]
         if p.sampler_name:
-            p.samples = sample(p)
+            p.samples = sample(p, runners)
+            for script in runners:
+                script.postprocess_batch(p, p.samples, batch_number=0)
+            p.infotext = create_infotext(p)
         if p.enable_hr:
             p.is_hr_pass = True
             sigmas.append(get_sigmas(p, p.hr_second_pass_steps or p.steps))
@@ -96,13 +100,17 @@ def process_images(p):
                 setattr(shared.opts, key, value)
 
 
-def sample(p):
-    """The first pass with the chosen sampler: conditioning 1 (the data's mean), unconditional 0."""
+def sample(p, runners=()):
+    """The first pass with the chosen sampler: conditioning 1 (the data's mean), unconditional 0. As in the
+    WebUI, the scripts' process_before_every_sampling sees the sampler's start and noise first."""
     from modules import sd_samplers
     sampler = sd_samplers.create_sampler(p.sampler_name, None)
-    noise = torch.randn((1, 4), generator=torch.Generator().manual_seed(p.seed))
-    samples = sampler.sample(p, noise, torch.ones(1, 4), torch.zeros(1, 4))
     p.sampler = sampler
+    noise = torch.randn((1, 4), generator=torch.Generator().manual_seed(p.seed))
+    cond, uncond = torch.ones(1, 4), torch.zeros(1, 4)
+    for script in runners:
+        script.process_before_every_sampling(p, x=noise, noise=noise, c=cond, uc=uncond)
+    samples = sampler.sample(p, noise, cond, uncond)
     return samples
 
 

@@ -7,7 +7,25 @@ script_unloaded and before_ui callbacks run in reverse registration order.
 from modules import errors
 
 callback_map = {name: [] for name in ("ui_settings", "before_ui", "app_started", "script_unloaded",
-                                      "infotext_pasted")}
+                                      "infotext_pasted", "cfg_denoiser", "cfg_after_cfg")}
+
+
+class CFGDenoiserParams:
+    """What the CFG denoiser is about to call the model with: x, sigma (conditional rows first, the image
+    rows last), the step, and the denoiser itself."""
+
+    def __init__(self, x, image_cond, sigma, sampling_step, total_sampling_steps, text_cond, text_uncond,
+                 denoiser=None):
+        self.x, self.image_cond, self.sigma = x, image_cond, sigma
+        self.sampling_step, self.total_sampling_steps = sampling_step, total_sampling_steps
+        self.text_cond, self.text_uncond, self.denoiser = text_cond, text_uncond, denoiser
+
+
+class AfterCFGCallbackParams:
+    """The combined prediction (``x``), which a callback may replace."""
+
+    def __init__(self, x, sampling_step, total_sampling_steps):
+        self.x, self.sampling_step, self.total_sampling_steps = x, sampling_step, total_sampling_steps
 
 
 def clear_callbacks():
@@ -22,6 +40,22 @@ def _run(category, *args, reverse=False):
             callback(*args)
         except Exception as exception:  # the WebUI reports and continues
             errors.report(f"Error executing callback {callback} for {category}: {exception!r}", exc_info=True)
+
+
+def cfg_denoiser_callback(params):
+    _run("cfg_denoiser", params)
+
+
+def cfg_after_cfg_callback(params):
+    _run("cfg_after_cfg", params)
+
+
+def on_cfg_denoiser(callback, *, name=None):
+    callback_map["cfg_denoiser"].append(callback)
+
+
+def on_cfg_after_cfg(callback, *, name=None):
+    callback_map["cfg_after_cfg"].append(callback)
 
 
 def app_started_callback(demo, app):

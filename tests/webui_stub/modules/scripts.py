@@ -20,5 +20,11 @@ class Script:
     def process(self, p, *args):
         pass
 
+    def process_before_every_sampling(self, p, *args, **kwargs):
+        pass
+
+    def postprocess_batch(self, p, *args, **kwargs):
+        pass
+
     def postprocess(self, p, processed, *args):
         pass

@@ -74,6 +74,7 @@ class KDiffusionSampler(sd_samplers_common.Sampler):
         sigmas = self.get_sigmas(p, steps)
         x = x * sigmas[0]
         extra_params_kwargs = self.initialize(p)
+        self.model_wrap_cfg.total_steps = len(sigmas) - 1
         parameters = inspect.signature(self.func).parameters
         if "n" in parameters:
             extra_params_kwargs["n"] = steps
