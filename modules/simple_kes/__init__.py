@@ -32,7 +32,7 @@ logging.getLogger("simple_kes").addHandler(logging.NullHandler())
 
 # The core modules, reachable as attributes too (simple_kes.schedule.schedule_parts), also on first use.
 _SUBMODULES = frozenset({"parameters", "config", "validation", "schedule", "randomization", "generation",
-                         "guidance"})
+                         "guidance", "mixing"})
 
 
 def __getattr__(name: str) -> Any:
