@@ -1,7 +1,8 @@
 """Karras Exponential as a ComfyUI node pack (this folder cloned into ComfyUI's custom_nodes/).
 
 ComfyUI imports this file; the WebUI never does (it loads scripts/). Thin glue: the nodes live in
-``simple_kes.app.comfyui_nodes``, the schedule and the config file in the same core the WebUI uses.
+``simple_kes.app.comfyui_nodes`` (the schedule) and ``comfyui_mixing_nodes`` (iterative mixing), the maths
+and the config file in the same core the WebUI uses.
 """
 
 import logging
@@ -33,10 +34,11 @@ if comfy is not None and watchdog is None:
                   "`python -m pip install watchdog` with ComfyUI's Python (ComfyUI-Manager does it when it "
                   "installs the pack), then restart. The nodes and the scheduler are not loaded.")
 elif comfy is not None:
-    from simple_kes.app import comfyui_nodes
+    from simple_kes.app import comfyui_mixing_nodes, comfyui_nodes
 
     comfyui_nodes.start(comfy.samplers)
-    NODE_CLASS_MAPPINGS = comfyui_nodes.NODE_CLASS_MAPPINGS
-    NODE_DISPLAY_NAME_MAPPINGS = comfyui_nodes.NODE_DISPLAY_NAME_MAPPINGS
+    NODE_CLASS_MAPPINGS = {**comfyui_nodes.NODE_CLASS_MAPPINGS, **comfyui_mixing_nodes.NODE_CLASS_MAPPINGS}
+    NODE_DISPLAY_NAME_MAPPINGS = {**comfyui_nodes.NODE_DISPLAY_NAME_MAPPINGS,
+                                  **comfyui_mixing_nodes.NODE_DISPLAY_NAME_MAPPINGS}
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

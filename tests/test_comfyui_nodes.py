@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import simple_kes
 from comfyui_harness import PACK_ROOT, SCHEDULER, fresh_comfy, load_pack, scheduler_prompt
 from load_events import reloaded, wait_for
-from simple_kes.app import comfyui_nodes, default_config, presets
+from simple_kes.app import comfyui_mixing_nodes, comfyui_nodes, default_config, presets
 from simple_kes.app.chart import ChartLayout
 from simple_kes.app.comfyui_nodes import (CUSTOM, PRESET_PREFIX, SCHEDULE_PARAMETERS, YAML_FILE,
                                           KarrasExponentialScheduler, KarrasExponentialSigmasChart)
@@ -420,6 +420,7 @@ def test_without_watchdog_the_pack_says_what_to_install_and_comfyui_goes_on(tmp_
 # --- the example workflows (examples/) -----------------------------------------------------------------
 
 EXAMPLES = sorted((PACK_ROOT / "examples").glob("*.api.json"))
+PACK_NODES = {*comfyui_nodes.NODE_CLASS_MAPPINGS, *comfyui_mixing_nodes.NODE_CLASS_MAPPINGS}
 WIDGET_KINDS = ("INT", "FLOAT", "STRING", "BOOLEAN")
 
 
@@ -428,6 +429,21 @@ def widget_names(class_def) -> list[str]:
     declared = class_def.INPUT_TYPES()
     inputs = {**declared.get("required", {}), **declared.get("optional", {})}
     return [name for name, spec in inputs.items() if isinstance(spec[0], list) or spec[0] in WIDGET_KINDS]
+
+
+# ComfyUI's frontend follows an input named seed with its "control after generate" widget.
+SEED_INPUTS, SEED_CONTROLS = ("seed", "noise_seed"), ("fixed", "increment", "decrement", "randomize")
+
+
+def ui_widget_values(class_def, api_inputs, ui_values) -> list:
+    """The widget values a UI-format node holds for these API inputs, in order (a seed's control as saved)."""
+    values = []
+    for name in widget_names(class_def):
+        values.append(api_inputs[name])
+        if name in SEED_INPUTS:
+            control = ui_values[len(values)] if len(values) < len(ui_values) else None
+            values.append(control if control in SEED_CONTROLS else "a seed's control")
+    return values
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
@@ -447,6 +463,7 @@ def test_each_ui_example_holds_the_same_nodes_and_our_widgets_in_declaration_ord
     assert set(by_id) == set(api)
     for node_id, node in api.items():
         assert by_id[node_id]["type"] == node["class_type"]
-        if node["class_type"].startswith("KarrasExponential"):
+        if node["class_type"] in PACK_NODES:
             class_def = comfyui.NODE_CLASS_MAPPINGS[node["class_type"]]
-            assert by_id[node_id]["widgets_values"] == [node["inputs"][name] for name in widget_names(class_def)]
+            assert by_id[node_id]["widgets_values"] == ui_widget_values(class_def, node["inputs"],
+                                                                        by_id[node_id]["widgets_values"])

@@ -164,3 +164,17 @@ def test_no_weight_no_change_and_a_miscounted_sampler_is_caught():
         sampling.sample_heun(miscounted, start_latent(), SIGMAS, disable=True)
     with pytest.raises(ValueError, match="sampler 'dpm_fast' does not work with iterative mixing; supported: "):
         mixing.calls_per_step("dpm_fast")
+
+
+def test_the_mixing_denoiser_passes_on_what_samplers_read_from_their_model():
+    """ComfyUI's samplers read model.inner_model through the denoiser they get."""
+    class Wrapped:
+        inner_model = "the model's sampling"
+
+        def __call__(self, x, sigma, **extra):
+            return gaussian_denoiser(x, sigma)
+
+    model = mixing.MixingDenoiser(Wrapped(), unsampled_noisiest_first(), [0.5] * 8, SIGMAS)
+    assert model.inner_model == "the model's sampling"
+    with pytest.raises(AttributeError):
+        model.not_there

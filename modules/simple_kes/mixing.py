@@ -124,6 +124,13 @@ class MixingDenoiser:
         self.calls += 1
         return self.model(x, sigma, **extra_args)
 
+    def __getattr__(self, name: str) -> Any:
+        # Anything else is the wrapped model's: ComfyUI's samplers read model.inner_model (its model
+        # sampling) through the denoiser they are given.
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
     def _check_sigma(self, step: int, sigma: torch.Tensor) -> None:
         expected = float(self.sigmas[step])
         called = float(torch.as_tensor(sigma).flatten()[0])

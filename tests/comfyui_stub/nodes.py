@@ -127,6 +127,25 @@ class EmptyLatentImage:
         return ({"samples": torch.zeros([batch_size, 4, height // 8, width // 8])},)
 
 
+class LatentUpscaleBy:
+    upscale_methods = ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"]
+
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"samples": ("LATENT",), "upscale_method": (s.upscale_methods,),
+                             "scale_by": ("FLOAT", {"default": 1.5, "min": 0.01, "max": 8.0, "step": 0.01})}}
+
+    RETURN_TYPES = ("LATENT",)
+    FUNCTION = "upscale"
+    CATEGORY = "latent"
+
+    def upscale(self, samples, upscale_method, scale_by):
+        latent = samples["samples"]
+        size = (round(latent.shape[-2] * scale_by), round(latent.shape[-1] * scale_by))
+        mode = "bilinear" if upscale_method in ("bilinear", "bislerp") else "nearest"
+        return ({**samples, "samples": torch.nn.functional.interpolate(latent, size=size, mode=mode)},)
+
+
 class VAEDecode:
     @classmethod
     def INPUT_TYPES(s):
@@ -165,7 +184,8 @@ class PreviewImage(SaveImage):
 NODE_CLASS_MAPPINGS = {
     "CheckpointLoaderSimple": CheckpointLoaderSimple, "CLIPTextEncode": CLIPTextEncode, "KSampler": KSampler,
     "KSamplerSelect": KSamplerSelect, "SamplerCustom": SamplerCustom, "EmptyLatentImage": EmptyLatentImage,
-    "VAEDecode": VAEDecode, "SaveImage": SaveImage, "PreviewImage": PreviewImage, "BasicScheduler": BasicScheduler,
+    "VAEDecode": VAEDecode, "SaveImage": SaveImage, "LatentUpscaleBy": LatentUpscaleBy, "PreviewImage": PreviewImage,
+    "BasicScheduler": BasicScheduler,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {}
 

@@ -39,7 +39,16 @@ def calculate_sigmas(model_sampling, scheduler_name, steps):
                            sigma_max=float(model_sampling.sigma_max))
 
 
-SAMPLER_NAMES = ["euler", "dpmpp_2m"]
+SAMPLER_NAMES = ["euler", "euler_ancestral", "heun", "dpmpp_2m", "dpm_fast"]
+
+
+class KSAMPLER:
+    """A SAMPLER object: a k-diffusion style sampler function and its options."""
+
+    def __init__(self, sampler_function, extra_options={}, inpaint_options={}):
+        self.sampler_function = sampler_function
+        self.extra_options = extra_options
+        self.inpaint_options = inpaint_options
 
 
 class KSampler:
