@@ -2,8 +2,8 @@
 
 Registers the "Karras Exponential" schedule type, CFG++ versions of Euler, Euler a and DPM++ 2M in the
 Sampler dropdown (where the WebUI has none of that name), True Noise Removal as a guidance choice for
-any sampler, a Settings section on the YAML config, infotext for the values a generation used, X/Y/Z
-axes and a small API route. Thin glue: the schedule and the
+any sampler, iterative mixing for hires fix and img2img, a Settings section on the YAML config,
+infotext for the values a generation used, X/Y/Z axes and a small API route. Thin glue: the schedule and the
 config live in the ``simple_kes`` package under ``modules/``.
 """
 
@@ -21,9 +21,9 @@ if _SOURCE_ROOT not in sys.path:
 import gradio as gr  # noqa: E402
 
 from simple_kes.app import controls, default_config, panel, presets  # noqa: E402
-from simple_kes.app import webui_guidance, webui_options, webui_samplers  # noqa: E402
+from simple_kes.app import webui_guidance, webui_mixing, webui_options, webui_samplers  # noqa: E402
 from simple_kes.config import ConfigError  # noqa: E402
-from simple_kes.parameters import AXIS_PARAMETERS, INFOTEXT_PARAMETERS  # noqa: E402
+from simple_kes.parameters import ANY_SCHEDULE_PARAMETERS, AXIS_PARAMETERS, INFOTEXT_PARAMETERS  # noqa: E402
 from simple_kes.validation import validate  # noqa: E402
 from modules import script_callbacks, scripts, sd_samplers, sd_samplers_common, sd_samplers_kdiffusion  # noqa: E402
 from modules import shared  # noqa: E402
@@ -223,15 +223,20 @@ class KarrasExponentialScript(scripts.Script):
         try:
             scheduler.start_generation(seed=seed, overrides=overrides)
         except ConfigError as error:
-            refuse_generation(p, error, uses_kes or any(problem.key == "guidance" for problem in error.problems))
+            any_schedule = {parameter.name for parameter in ANY_SCHEDULE_PARAMETERS}
+            refuse_generation(p, error, uses_kes or any(problem.key in any_schedule for problem in error.problems))
             return
         effective, _ = scheduler.resolve()
         p.extra_generation_params.update(webui_options.infotext_entries(effective, uses_kes))
         start_guidance(effective.guidance)
+        global mixing_run
+        mixing_run = webui_mixing.IterativeMixingRun(effective, seed or 0) if effective.iterative_mixing else None
 
     def process_before_every_sampling(self, p, *args, **kwargs):
         if guidance_run is not None and kwargs.get("noise") is not None:
             guidance_run.start_pass(kwargs["noise"], p.sampler)
+        if mixing_run is not None and webui_mixing.is_second_pass(p) and kwargs.get("x") is not None:
+            mixing_run.start_pass(p.sampler, kwargs["x"], kwargs["noise"])
 
     def postprocess_batch(self, p, *args, **kwargs):
         # The option that skipped the unconditional pass is ours to set, not the user's: kept out of the
@@ -240,15 +245,18 @@ class KarrasExponentialScript(scripts.Script):
             p.extra_generation_params.pop(webui_guidance.SKIP_EARLY_CFG_INFOTEXT, None)
 
     def postprocess(self, p, processed, *args):
+        global mixing_run
         scheduler.end_generation()
         end_guidance()
+        mixing_run = None
 
 
 # --- guidance: True Noise Removal through the CFG denoiser's callbacks -------------------------------------
 
 # The generation in progress when it uses TNR (generations run one at a time), and the Skip Early CFG
-# value that tnr_single replaced for it.
+# value that tnr_single replaced for it; the one in progress with iterative mixing on.
 guidance_run = None
+mixing_run = None
 _replaced_skip_early_cfg = None
 
 

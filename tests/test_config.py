@@ -192,15 +192,16 @@ def test_every_randomizable_parameter_has_consistent_rand_keys():
 
 
 def test_each_parameter_has_exactly_one_kind_and_the_subsets_follow_the_roles():
-    """Shape, model range, randomization, retired or guidance: one each. The uses follow from what a key
-    does: anything that changes the sigmas is in the infotext and presets; the shape keys and the guidance
-    choice are X/Y/Z axes and in the infotext; presets decide the schedule, not the guidance."""
+    """Shape, model range, randomization, retired, guidance or mixing: one each. The uses follow from what a
+    key does: anything that changes the sigmas is in the infotext and presets; the shape, guidance and mixing
+    keys are X/Y/Z axes and in the infotext; presets decide the schedule, not the guidance or the mixing."""
     for parameter in PARAMETERS:
         assert sum(parameter.has(kind) for kind in KINDS) == 1, parameter.name
         changes_sigmas = parameter.has(Role.SHAPE) or parameter.has(Role.MODEL_RANGE)
+        per_generation = parameter.has(Role.GUIDANCE) or parameter.has(Role.MIXING)
         assert parameter.has(Role.PRESET) == changes_sigmas, parameter.name
-        assert parameter.has(Role.AXIS) == (parameter.has(Role.SHAPE) or parameter.has(Role.GUIDANCE)), parameter.name
-        if changes_sigmas or parameter.has(Role.GUIDANCE):
+        assert parameter.has(Role.AXIS) == (parameter.has(Role.SHAPE) or per_generation), parameter.name
+        if changes_sigmas or per_generation:
             assert parameter.has(Role.INFOTEXT), parameter.name
     assert [p.name for p in SHAPE_PARAMETERS] == list(SHAPE_DEFAULTS)
     assert {p.name for p in MODEL_RANGE_PARAMETERS} == {"sigma_min", "sigma_max"}

@@ -26,19 +26,20 @@ SD_SIGMA_MAX = 14.6146
 
 
 class Role(enum.Enum):
-    """What a parameter is for. Each has exactly one of the first five; the last three are uses."""
+    """What a parameter is for. Each has exactly one of the first six; the last three are uses."""
 
     SHAPE = "schedule shape"  # a keyword argument of the schedule function
     MODEL_RANGE = "model range"  # overrides one end of the model's sigma range
     RANDOMIZATION = "randomization"  # the master switch and the <name>_rand* keys of the seeded draws
     RETIRED = "retired"  # accepted so old files load; has no effect
     GUIDANCE = "guidance"  # how the samplers combine their predictions (not the schedule)
+    MIXING = "iterative mixing"  # hires fix and img2img: mixing the unsampled latent in (not the schedule)
     AXIS = "X/Y/Z axis"  # offered as an X/Y/Z plot axis
     INFOTEXT = "infotext"  # written to an image's infotext when it differs from the default
     PRESET = "preset"  # decided by a preset (applying one sets it)
 
 
-KINDS = (Role.SHAPE, Role.MODEL_RANGE, Role.RANDOMIZATION, Role.RETIRED, Role.GUIDANCE)
+KINDS = (Role.SHAPE, Role.MODEL_RANGE, Role.RANDOMIZATION, Role.RETIRED, Role.GUIDANCE, Role.MIXING)
 # The role sets in use, named for what they describe.
 SHAPE_KNOB = frozenset({Role.SHAPE, Role.AXIS, Role.INFOTEXT, Role.PRESET})
 MODEL_RANGE_OVERRIDE = frozenset({Role.MODEL_RANGE, Role.INFOTEXT, Role.PRESET})
@@ -48,6 +49,7 @@ RANDOMIZATION_KEY = frozenset({Role.RANDOMIZATION})
 RANDOMIZATION_SWITCH = frozenset({Role.RANDOMIZATION, Role.INFOTEXT})
 RETIRED_KEY = frozenset({Role.RETIRED})
 GUIDANCE_CHOICE = frozenset({Role.GUIDANCE, Role.AXIS, Role.INFOTEXT})
+MIXING_KEY = frozenset({Role.MIXING, Role.AXIS, Role.INFOTEXT})
 
 
 class RandomPart(enum.Enum):
@@ -244,6 +246,38 @@ _DECLARED = (
              "pass: half the model evaluations; the CFG scale is not used).",
     ),
     Parameter(
+        "iterative_mixing", bool, False, roles=MIXING_KEY,
+        help="Hires fix and img2img: unsample the upscaled (or initial) latent along the pass's sigmas and mix it "
+             "into the sampler's latent at every step (DemoFusion's skip residual, the seed's iterative mixing). "
+             "Off: the passes are the WebUI's own.",
+    ),
+    Parameter(
+        "mixing_schedule", str, "cosine", choices=("cosine", "linear", "logistic"), roles=MIXING_KEY,
+        help="How the share of the unsampled latent falls from 1 at the pass's first step: cosine "
+             "((1 + cos(pi t / T)) / 2) ** alpha_1, linear 1 - t / T, or the seed's logistic curve.",
+    ),
+    Parameter(
+        "mixing_alpha_1", float, 1.0, roles=MIXING_KEY, minimum=0.0, minimum_exclusive=True, suggested=(0.1, 2.0),
+        ui_range=(0.05, 5.0), ui_step=0.05,
+        help="Shape of the cosine and logistic mixing: higher mixes in less, sooner (DemoFusion's direction).",
+    ),
+    Parameter(
+        "mixing_stop_at_pct", float, 1.0, roles=MIXING_KEY, minimum=0.0, suggested=(0.5, 1.5), ui_range=(0.0, 3.0),
+        help="The mixing ends at this fraction of the pass's steps; above 1 it stretches past the last step, so "
+             "some of the unsampled latent is mixed into every step.",
+    ),
+    Parameter(
+        "mixing_normalize_fraction", float, 0.0, roles=MIXING_KEY, minimum=0.0, maximum=1.0, ui_range=(0.0, 1.0),
+        help="Remove the per-channel mean of this share of the noisiest unsampled latents from all of them; 0 is "
+             "off.",
+    ),
+    Parameter(
+        "mixing_cleanup_denoise", float, 0.0, roles=MIXING_KEY, minimum=0.0, maximum=0.9, suggested=(0.05, 0.25),
+        ui_range=(0.0, 0.9),
+        help="After the mixing, sample the last part of the schedule again at this denoising strength to clean up "
+             "the grain mixing leaves; 0 is off.",
+    ),
+    Parameter(
         "randomize", bool, True, roles=RANDOMIZATION_SWITCH,
         help="Master switch: a value is drawn only where this and its <name>_rand are both true.",
     ),
@@ -296,6 +330,9 @@ def is_random_key(parameter: Parameter) -> bool:
 SHAPE_PARAMETERS = with_role(Role.SHAPE)
 MODEL_RANGE_PARAMETERS = with_role(Role.MODEL_RANGE)
 GUIDANCE_PARAMETERS = with_role(Role.GUIDANCE)
+MIXING_PARAMETERS = with_role(Role.MIXING)
+# What applies to a generation whatever its schedule type (recorded and pasted for every one).
+ANY_SCHEDULE_PARAMETERS = GUIDANCE_PARAMETERS + MIXING_PARAMETERS
 AXIS_PARAMETERS = with_role(Role.AXIS)
 INFOTEXT_PARAMETERS = with_role(Role.INFOTEXT)
 PRESET_PARAMETERS = with_role(Role.PRESET)

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from ..config import KesConfig
-from ..parameters import CONTROL_PARAMETERS, GUIDANCE_PARAMETERS, INFOTEXT_PARAMETERS, Parameter
+from ..parameters import ANY_SCHEDULE_PARAMETERS, CONTROL_PARAMETERS, INFOTEXT_PARAMETERS, Parameter
 from .controls import from_control_value, to_control_value
 
 SCHEDULER_NAME = "karras_exponential"
@@ -53,9 +53,9 @@ def overrides_from_settings(override_settings: Mapping[str, Any]) -> dict[str, A
 
 def infotext_entries(effective_config: Any, uses_kes: bool = True) -> dict[str, Any]:
     """Infotext for the values a generation used that differ from the defaults (drawn ones included): every
-    key when it used Karras Exponential, else the guidance choice alone (it applies to any schedule type)."""
+    key when it used Karras Exponential, else the guidance and mixing keys (they apply to any schedule type)."""
     defaults = KesConfig()
-    recorded = INFOTEXT_PARAMETERS if uses_kes else GUIDANCE_PARAMETERS
+    recorded = INFOTEXT_PARAMETERS if uses_kes else ANY_SCHEDULE_PARAMETERS
     return {infotext_key(p.name): getattr(effective_config, p.name) for p in recorded
             if getattr(effective_config, p.name) != getattr(defaults, p.name)}
 
@@ -74,8 +74,8 @@ def complete_pasted_parameters(params: dict[str, Any], config_in_force: Any) -> 
     """
     schedule_types = (params.get("Schedule type"), params.get("Hires schedule type"))
     mentions_kes = any(str(key).startswith(INFOTEXT_PREFIX) for key in params)
-    # The guidance choice applies to every schedule type, so any pasted infotext pins it.
-    completed = INFOTEXT_PARAMETERS if uses_scheduler(*schedule_types) or mentions_kes else GUIDANCE_PARAMETERS
+    # The guidance and mixing keys apply to every schedule type, so any pasted infotext pins them.
+    completed = INFOTEXT_PARAMETERS if uses_scheduler(*schedule_types) or mentions_kes else ANY_SCHEDULE_PARAMETERS
     defaults = KesConfig()
     for parameter in completed:
         key = infotext_key(parameter.name)

@@ -38,6 +38,7 @@ class StableDiffusionProcessing:
     cfg_scale: float = 7.0
     eta: float = None
     s_min_uncond: float = 0.0
+    denoising_strength: float = 0.5
     samples: object = None
     infotext: str = None
 
@@ -84,6 +85,8 @@ def process_images(p):
         sigmas = [get_sigmas(p, p.steps)]
         if p.sampler_name:
             p.samples = sample(p, runners)
+            if p.enable_hr:
+                p.samples = sample_hires(p, runners)
             for script in runners:
                 script.postprocess_batch(p, p.samples, batch_number=0)
             p.infotext = create_infotext(p)
@@ -112,6 +115,23 @@ def sample(p, runners=()):
         script.process_before_every_sampling(p, x=noise, noise=noise, c=cond, uc=uncond)
     samples = sampler.sample(p, noise, cond, uncond)
     return samples
+
+
+def sample_hires(p, runners=()):
+    """The hires fix's second pass, as the WebUI's: a new sampler, the first pass's latent ("upscaled": the
+    stand-in's latent has no size), fresh seeded noise, process_before_every_sampling, then sample_img2img."""
+    from modules import sd_samplers
+    p.is_hr_pass = True
+    try:
+        sampler = sd_samplers.create_sampler(p.sampler_name, None)
+        p.sampler = sampler
+        noise = torch.randn((1, 4), generator=torch.Generator().manual_seed(p.seed + 1))
+        cond, uncond = torch.ones(1, 4), torch.zeros(1, 4)
+        for script in runners:
+            script.process_before_every_sampling(p, x=p.samples, noise=noise, c=cond, uc=uncond)
+        return sampler.sample_img2img(p, p.samples, noise, cond, uncond, steps=p.hr_second_pass_steps or p.steps)
+    finally:
+        p.is_hr_pass = False
 
 
 def create_infotext(p):

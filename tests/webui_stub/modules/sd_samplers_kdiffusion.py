@@ -90,6 +90,26 @@ class KDiffusionSampler(sd_samplers_common.Sampler):
                          callback=self.callback_state, **extra_params_kwargs)
 
 
+    def sample_img2img(self, p, x, noise, conditioning, unconditional_conditioning, steps=None, image_conditioning=None):
+        """As the WebUI's: the schedule for steps / denoising strength, its last part from x + noise * sigma."""
+        requested = steps or p.steps
+        steps = int(requested / min(p.denoising_strength, 0.999)) if p.denoising_strength > 0 else 0
+        t_enc = requested - 1
+        sigmas = self.get_sigmas(p, steps)
+        sigma_sched = sigmas[steps - t_enc - 1:]
+        xi = x + noise * sigma_sched[0]
+        extra_params_kwargs = self.initialize(p)
+        self.model_wrap_cfg.total_steps = len(sigma_sched) - 1
+        if "sigmas" in inspect.signature(self.func).parameters:
+            extra_params_kwargs["sigmas"] = sigma_sched
+        self.model_wrap_cfg.init_latent = x
+        self.sampler_extra_args = {"cond": conditioning, "image_cond": image_conditioning,
+                                   "uncond": unconditional_conditioning, "cond_scale": p.cfg_scale,
+                                   "s_min_uncond": self.s_min_uncond}
+        return self.func(self.model_wrap_cfg, xi, extra_args=self.sampler_extra_args, disable=False,
+                         callback=self.callback_state, **extra_params_kwargs)
+
+
 def _with_scheduler(p, scheduler):
     import copy
     chosen = copy.copy(p)
