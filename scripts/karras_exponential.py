@@ -227,7 +227,8 @@ class KarrasExponentialScript(scripts.Script):
             refuse_generation(p, error, uses_kes or any(problem.key in any_schedule for problem in error.problems))
             return
         effective, _ = scheduler.resolve()
-        p.extra_generation_params.update(webui_options.infotext_entries(effective, uses_kes))
+        mixes = bool(getattr(p, "enable_hr", False)) or hasattr(p, "init_images")
+        p.extra_generation_params.update(webui_options.infotext_entries(effective, uses_kes, mixes))
         start_guidance(effective.guidance)
         global mixing_run
         mixing_run = webui_mixing.IterativeMixingRun(effective, seed or 0) if effective.iterative_mixing else None

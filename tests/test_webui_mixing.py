@@ -73,9 +73,10 @@ def test_on_the_hires_pass_mixes_the_unsampled_latent_in_before_each_step(webui)
     assert p.extra_generation_params["KES mixing schedule"] == "linear"
 
 
-def test_the_first_pass_of_txt2img_is_never_mixed(webui):
+def test_the_first_pass_of_txt2img_is_never_mixed_nor_recorded_as_mixed(webui):
     mixed = generate(webui, enable_hr=False, **MIXING)
     assert torch.equal(mixed.samples, first_pass(webui))
+    assert not [key for key in mixed.extra_generation_params if "mixing" in key]
 
 
 def test_the_clean_up_pass_samples_the_schedules_tail_again(webui):

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from ..config import KesConfig
-from ..parameters import ANY_SCHEDULE_PARAMETERS, CONTROL_PARAMETERS, INFOTEXT_PARAMETERS, Parameter
+from ..parameters import ANY_SCHEDULE_PARAMETERS, CONTROL_PARAMETERS, INFOTEXT_PARAMETERS, Parameter, Role
 from .controls import from_control_value, to_control_value
 
 SCHEDULER_NAME = "karras_exponential"
@@ -51,13 +51,15 @@ def overrides_from_settings(override_settings: Mapping[str, Any]) -> dict[str, A
     return overrides
 
 
-def infotext_entries(effective_config: Any, uses_kes: bool = True) -> dict[str, Any]:
+def infotext_entries(effective_config: Any, uses_kes: bool = True, mixes: bool = True) -> dict[str, Any]:
     """Infotext for the values a generation used that differ from the defaults (drawn ones included): every
-    key when it used Karras Exponential, else the guidance and mixing keys (they apply to any schedule type)."""
+    key when it used Karras Exponential, else the guidance and mixing keys (they apply to any schedule type);
+    the mixing keys only when it has a pass that starts from an image (``mixes``), the only kind they touch."""
     defaults = KesConfig()
     recorded = INFOTEXT_PARAMETERS if uses_kes else ANY_SCHEDULE_PARAMETERS
     return {infotext_key(p.name): getattr(effective_config, p.name) for p in recorded
-            if getattr(effective_config, p.name) != getattr(defaults, p.name)}
+            if getattr(effective_config, p.name) != getattr(defaults, p.name)
+            and (mixes or not p.has(Role.MIXING))}
 
 
 def uses_scheduler(*scheduler_names: Any) -> bool:
