@@ -166,15 +166,19 @@ def test_no_weight_no_change_and_a_miscounted_sampler_is_caught():
         mixing.calls_per_step("dpm_fast")
 
 
-def test_the_mixing_denoiser_passes_on_what_samplers_read_from_their_model():
-    """ComfyUI's samplers read model.inner_model through the denoiser they get."""
+def test_the_mixing_denoiser_passes_on_what_samplers_read_and_write_on_their_model():
+    """ComfyUI's samplers read model.inner_model through the denoiser they get; the WebUI's CFG++ samplers
+    set need_last_noise_uncond on it."""
     class Wrapped:
         inner_model = "the model's sampling"
 
         def __call__(self, x, sigma, **extra):
             return gaussian_denoiser(x, sigma)
 
-    model = mixing.MixingDenoiser(Wrapped(), unsampled_noisiest_first(), [0.5] * 8, SIGMAS)
+    wrapped = Wrapped()
+    model = mixing.MixingDenoiser(wrapped, unsampled_noisiest_first(), [0.5] * 8, SIGMAS)
     assert model.inner_model == "the model's sampling"
     with pytest.raises(AttributeError):
         model.not_there
+    model.need_last_noise_uncond = True  # what a WebUI CFG++ sampler asks of the CFG denoiser it is given
+    assert wrapped.need_last_noise_uncond is True and "need_last_noise_uncond" not in vars(model)

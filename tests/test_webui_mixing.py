@@ -115,3 +115,18 @@ def test_img2img_and_the_hires_pass_start_from_an_image():
     assert webui_mixing.is_second_pass(types.SimpleNamespace(is_hr_pass=True))
     assert webui_mixing.is_second_pass(types.SimpleNamespace(init_images=[None], is_hr_pass=False))
     assert not webui_mixing.is_second_pass(types.SimpleNamespace(is_hr_pass=False))
+
+
+def test_forge_announcing_the_hires_pass_twice_still_mixes_once(webui, monkeypatch):
+    once = generate(webui, **MIXING).samples
+    monkeypatch.setattr(webui.processing, "HIRES_ANNOUNCEMENTS", 2)
+    assert torch.equal(generate(webui, **MIXING).samples, once)
+
+
+def test_mixing_tnr_and_a_cfg_pp_sampler_work_together(webui):
+    """The CFG++ sampler asks the denoiser it is given (the mixing one) to keep the unconditional prediction."""
+    p, _ = webui.txt2img(sampler_name="DPM++ 2M CFG++", scheduler="Karras", hr_scheduler="Karras", steps=STEPS,
+                         cfg_scale=SCALE, seed=SEED, enable_hr=True, hr_second_pass_steps=HIRES_STEPS,
+                         denoising_strength=STRENGTH, override_settings={**MIXING, "kes_guidance": "tnr"})
+    assert bool(torch.isfinite(p.samples).all())
+    assert p.sampler.model_wrap_cfg.need_last_noise_uncond is True

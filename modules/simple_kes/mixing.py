@@ -124,12 +124,21 @@ class MixingDenoiser:
         self.calls += 1
         return self.model(x, sigma, **extra_args)
 
+    _OWN = frozenset({"model", "unsampled", "weights", "sigmas", "calls_per_step", "calls"})
+
     def __getattr__(self, name: str) -> Any:
-        # Anything else is the wrapped model's: ComfyUI's samplers read model.inner_model (its model
-        # sampling) through the denoiser they are given.
-        if name == "model":
+        # Anything else is the wrapped model's, read and written: ComfyUI's samplers read model.inner_model
+        # through the denoiser they are given, and a WebUI CFG++ sampler asks the CFG denoiser it is given
+        # to keep the unconditional prediction (need_last_noise_uncond).
+        if name in self._OWN:
             raise AttributeError(name)
         return getattr(self.model, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.model, name, value)
 
     def _check_sigma(self, step: int, sigma: torch.Tensor) -> None:
         expected = float(self.sigmas[step])

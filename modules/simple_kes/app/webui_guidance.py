@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from .. import guidance
+from .webui_mixing import unwrapped
 
 CFG, TNR, TNR_SINGLE = "cfg", "tnr", "tnr_single"
 # The WebUI option that skips the unconditional pass for the first part of the steps (A1111 1.10, Forge);
@@ -47,7 +48,7 @@ class TrueNoiseRemovalRun:
         WebUI computes the schedule inside its sampling call, and TNR needs each step's end.
         """
         self.noise, self.sigmas, self.x, self.sigma = noise, None, None, None
-        get_sigmas = sampler.get_sigmas
+        get_sigmas = unwrapped(sampler, "get_sigmas", "_kes_tnr_get_sigmas")  # Forge announces hires twice
 
         def recording_get_sigmas(p: Any, steps: int) -> torch.Tensor:
             self.sigmas = get_sigmas(p, steps)

@@ -25,6 +25,13 @@ from .. import mixing
 CFG_PP_FUNCTIONS = {"sample_euler_cfg_pp": 1, "sample_euler_ancestral_cfg_pp": 1, "sample_dpmpp_2m_cfg_pp": 1}
 
 
+def unwrapped(owner: Any, name: str, keeper: str) -> Any:
+    """``owner.name`` as it was before the first wrapping (kept on the owner as ``keeper``)."""
+    if keeper not in vars(owner):
+        setattr(owner, keeper, getattr(owner, name))
+    return getattr(owner, keeper)
+
+
 def is_second_pass(p: Any) -> bool:
     """A pass that starts from an image: the hires fix's second pass or img2img (not txt2img's first)."""
     return bool(getattr(p, "is_hr_pass", False)) or hasattr(p, "init_images")
@@ -58,15 +65,19 @@ class IterativeMixingRun:
         self.full_sigmas: torch.Tensor | None = None
 
     def start_pass(self, sampler: Any, latent: torch.Tensor, noise: torch.Tensor) -> None:
-        """Wrap this pass's sampler: its schedule is recorded, its function runs with the mixing."""
-        get_sigmas = sampler.get_sigmas
+        """Wrap this pass's sampler: its schedule is recorded, its function runs with the mixing.
+
+        Forge announces its hires pass twice; the second call rewraps the sampler's own methods, not the
+        wrappers, so the pass is mixed once.
+        """
+        get_sigmas = unwrapped(sampler, "get_sigmas", "_kes_mixing_get_sigmas")
 
         def recording_get_sigmas(p: Any, steps: int) -> torch.Tensor:
             self.full_sigmas = get_sigmas(p, steps)
             return self.full_sigmas
 
         sampler.get_sigmas = recording_get_sigmas
-        sampler.func = self.mixing_function(sampler, sampler.func, latent, noise)
+        sampler.func = self.mixing_function(sampler, unwrapped(sampler, "func", "_kes_mixing_func"), latent, noise)
 
     def mixing_function(self, sampler: Any, function: Any, latent: torch.Tensor, noise: torch.Tensor) -> Any:
         """``function`` with the mixing denoiser around the model; its signature stays the WebUI's to inspect."""

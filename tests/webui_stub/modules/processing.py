@@ -18,6 +18,8 @@ import torch
 from modules import errors, scripts, shared
 
 MODEL_SIGMA_MIN, MODEL_SIGMA_MAX = 0.0292, 14.6146
+# How often the hires pass calls process_before_every_sampling: A1111 once, Forge twice.
+HIRES_ANNOUNCEMENTS = 1
 
 
 @dataclasses.dataclass
@@ -127,8 +129,9 @@ def sample_hires(p, runners=()):
         p.sampler = sampler
         noise = torch.randn((1, 4), generator=torch.Generator().manual_seed(p.seed + 1))
         cond, uncond = torch.ones(1, 4), torch.zeros(1, 4)
-        for script in runners:
-            script.process_before_every_sampling(p, x=p.samples, noise=noise, c=cond, uc=uncond)
+        for _ in range(HIRES_ANNOUNCEMENTS):
+            for script in runners:
+                script.process_before_every_sampling(p, x=p.samples, noise=noise, c=cond, uc=uncond)
         return sampler.sample_img2img(p, p.samples, noise, cond, uncond, steps=p.hr_second_pass_steps or p.steps)
     finally:
         p.is_hr_pass = False
