@@ -71,3 +71,16 @@ def webui(kes_file):
     instance.start(FastAPI())
     yield instance
     instance.shutdown()
+
+
+@pytest.fixture
+def comfyui(kes_file):
+    """The ComfyUI stand-in, started with the pack loaded (tests/comfyui_harness.py); its config file is this
+    test's. Yields ComfyUI's ``nodes`` module."""
+    from comfyui_harness import fresh_comfy, load_pack
+    from simple_kes.app.comfyui_nodes import KarrasExponentialScheduler
+
+    nodes = fresh_comfy()
+    assert load_pack(nodes)
+    yield nodes
+    KarrasExponentialScheduler.manager = None

@@ -6,21 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from comfyui_harness import fresh_comfy, load_pack
 from simple_kes import mixing
 from simple_kes.app import comfyui_mixing_nodes as nodes_module
-from simple_kes.app.comfyui_nodes import KarrasExponentialScheduler
 
 SCALE = 0.18215
 STEPS = 6
-
-
-@pytest.fixture
-def comfyui(kes_file):
-    nodes = fresh_comfy()
-    assert load_pack(nodes)
-    yield nodes
-    KarrasExponentialScheduler.manager = None
 
 
 @pytest.fixture

@@ -29,15 +29,6 @@ from simple_kes.parameters import BY_NAME
 
 
 @pytest.fixture
-def comfyui(kes_file):
-    """A started ComfyUI with the pack loaded (its config file is this test's)."""
-    nodes = fresh_comfy()
-    assert load_pack(nodes)
-    yield nodes
-    KarrasExponentialScheduler.manager = None
-
-
-@pytest.fixture
 def executor(comfyui):
     import execution
     return execution.PromptExecutor()
