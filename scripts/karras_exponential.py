@@ -3,8 +3,8 @@
 Registers the "Karras Exponential" schedule type, CFG++ versions of Euler, Euler a and DPM++ 2M in the
 Sampler dropdown (where the WebUI has none of that name), True Noise Removal as a guidance choice for
 any sampler, iterative mixing for hires fix and img2img, a Settings section on the YAML config,
-infotext for the values a generation used, X/Y/Z axes and a small API route. Thin glue: the schedule and the
-config live in the ``simple_kes`` package under ``modules/``.
+infotext for the values a generation used, X/Y/Z axes and a small API route. Thin glue: the maths and
+the config live in the ``simple_kes`` package under ``modules/``.
 """
 
 import html
@@ -227,11 +227,10 @@ class KarrasExponentialScript(scripts.Script):
             refuse_generation(p, error, uses_kes or any(problem.key in any_schedule for problem in error.problems))
             return
         effective, _ = scheduler.resolve()
-        mixes = bool(getattr(p, "enable_hr", False)) or hasattr(p, "init_images")
-        p.extra_generation_params.update(webui_options.infotext_entries(effective, uses_kes, mixes))
+        entries = webui_options.infotext_entries(effective, uses_kes, webui_mixing.has_image_pass(p))
+        p.extra_generation_params.update(entries)
         start_guidance(effective.guidance)
-        global mixing_run
-        mixing_run = webui_mixing.IterativeMixingRun(effective, seed or 0) if effective.iterative_mixing else None
+        start_mixing(effective, seed)
 
     def process_before_every_sampling(self, p, *args, **kwargs):
         if guidance_run is not None and kwargs.get("noise") is not None:
@@ -246,19 +245,26 @@ class KarrasExponentialScript(scripts.Script):
             p.extra_generation_params.pop(webui_guidance.SKIP_EARLY_CFG_INFOTEXT, None)
 
     def postprocess(self, p, processed, *args):
-        global mixing_run
         scheduler.end_generation()
         end_guidance()
-        mixing_run = None
+        start_mixing(None, None)
 
 
-# --- guidance: True Noise Removal through the CFG denoiser's callbacks -------------------------------------
+# --- per generation: True Noise Removal and iterative mixing -------------------------------------------
 
-# The generation in progress when it uses TNR (generations run one at a time), and the Skip Early CFG
-# value that tnr_single replaced for it; the one in progress with iterative mixing on.
+# The generation in progress when it uses TNR (generations run one at a time) and the Skip Early CFG
+# value that tnr_single replaced for it; the generation in progress when it mixes.
 guidance_run = None
-mixing_run = None
 _replaced_skip_early_cfg = None
+mixing_run = None
+
+
+def start_mixing(effective, seed):
+    """Mixing for this generation's image passes when its config turns it on (None: no generation)."""
+    global mixing_run
+    mixing_run = None
+    if effective is not None and effective.iterative_mixing:
+        mixing_run = webui_mixing.IterativeMixingRun(effective, seed or 0)
 
 
 def start_guidance(mode):
@@ -371,6 +377,7 @@ def on_script_unloaded():
     manager.stop()
     scheduler.end_generation()
     end_guidance()
+    start_mixing(None, None)
 
 
 if sd_schedulers is not None:

@@ -32,6 +32,11 @@ def unwrapped(owner: Any, name: str, keeper: str) -> Any:
     return getattr(owner, keeper)
 
 
+def has_image_pass(p: Any) -> bool:
+    """Whether a generation has a pass that starts from an image: hires fix on, or img2img."""
+    return bool(getattr(p, "enable_hr", False)) or hasattr(p, "init_images")
+
+
 def is_second_pass(p: Any) -> bool:
     """A pass that starts from an image: the hires fix's second pass or img2img (not txt2img's first)."""
     return bool(getattr(p, "is_hr_pass", False)) or hasattr(p, "init_images")
