@@ -33,20 +33,21 @@ class Split:
     held_labels: torch.Tensor
 
 
-@functools.lru_cache(maxsize=1)
-def digit_images() -> tuple[torch.Tensor, torch.Tensor]:
-    """All 1,797 digits as (images (n, 1, 16, 16) in [-1, 1], labels (n,)), in scikit-learn's order."""
+@functools.lru_cache(maxsize=2)
+def digit_images(resolution: int = RESOLUTION) -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 digits as (images (n, 1, r, r) in [-1, 1], labels (n,)), in scikit-learn's order; r = 16,
+    the models' size, or another size for what is measured at it (32: iterative mixing)."""
     from sklearn.datasets import load_digits  # bundled with scikit-learn: nothing is downloaded
 
     digits = load_digits()
     small = torch.tensor(digits.images, dtype=torch.float32)[:, None] / DIGIT_LEVELS * 2 - 1
-    images = F.interpolate(small, size=(RESOLUTION, RESOLUTION), mode="bilinear", align_corners=False)
+    images = F.interpolate(small, size=(resolution, resolution), mode="bilinear", align_corners=False)
     return images, torch.tensor(digits.target, dtype=torch.int64)
 
 
-def split(seed: int) -> Split:
-    """The stratified training / held-out split with this seed."""
-    images, labels = digit_images()
+def split(seed: int, resolution: int = RESOLUTION) -> Split:
+    """The stratified training / held-out split with this seed (the same digits at any resolution)."""
+    images, labels = digit_images(resolution)
     generator = torch.Generator().manual_seed(seed)
     train, held = [], []
     for digit in range(int(labels.max()) + 1):

@@ -115,3 +115,22 @@ class DigitClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits(self.dropout(self.features(x)))
+
+
+class DigitClassifier32(nn.Module):
+    """The judge at twice the models' size (iterative mixing's 32 x 32 results): a learned convolution and
+    pooling bring the image to 16 x 16, then DigitClassifier's layers; its features see every pixel."""
+
+    FEATURES = DigitClassifier.FEATURES
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.GroupNorm(4, 16), nn.SiLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(16, 1, 1))
+        self.judge = DigitClassifier()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.judge.features(self.stem(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.judge.logits(self.judge.dropout(self.features(x)))

@@ -105,10 +105,12 @@ def shifted(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.stack([padded[i, :, dy:dy + size, dx:dx + size] for i, (dy, dx) in enumerate(offsets.tolist())])
 
 
-def train_classifier(recipe: Recipe, data: Split, log: Callable[[str], None]) -> DigitClassifier:
+def train_classifier(recipe: Recipe, data: Split, log: Callable[[str], None],
+                     make: Callable[[], torch.nn.Module] = DigitClassifier) -> DigitClassifier:
+    """The judge ``make`` builds, trained on ``data``'s training part with one-pixel shifts, seeded by the recipe."""
     generator = torch.Generator().manual_seed(recipe.seed + 1000)
     torch.manual_seed(recipe.seed + 1000)
-    classifier = DigitClassifier()
+    classifier = make()
     optimizer = torch.optim.AdamW(classifier.parameters(), lr=2e-3, weight_decay=1e-4)
     images, labels = data.train_images, data.train_labels
     for epoch in range(recipe.classifier_epochs):
