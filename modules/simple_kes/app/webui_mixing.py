@@ -20,9 +20,10 @@ from typing import Any
 import torch
 
 from .. import mixing
+from .webui_samplers import CFG_PP_SAMPLERS, function_name
 
-# The CFG++ samplers this extension adds call the model once per step, like their plain forms.
-CFG_PP_FUNCTIONS = {"sample_euler_cfg_pp": 1, "sample_euler_ancestral_cfg_pp": 1, "sample_dpmpp_2m_cfg_pp": 1}
+# The CFG++ samplers this extension adds call the model as often per step as their plain forms.
+CFG_PP_FUNCTIONS = {function_name(entry): mixing.CALLS_PER_STEP[entry.core_name] for entry in CFG_PP_SAMPLERS}
 
 
 def unwrapped(owner: Any, name: str, keeper: str) -> Any:

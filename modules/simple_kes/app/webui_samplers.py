@@ -136,5 +136,10 @@ def sampler_function(entry: CfgPpSampler) -> Callable[..., Any]:
     else:
         def sample(model, x, sigmas, extra_args=None, callback=None, disable=None):
             return run(model, x, sigmas, extra_args, callback, disable)
-    sample.__name__ = f"sample_{entry.core_name}_cfg_pp"
+    sample.__name__ = function_name(entry)
     return sample
+
+
+def function_name(entry: CfgPpSampler) -> str:
+    """The name of an entry's sampler function, as k-diffusion names its samplers."""
+    return f"sample_{entry.core_name}_cfg_pp"
