@@ -71,6 +71,16 @@ def assert_figures_come_from_the_json(md_path: Path) -> dict:
     return saved
 
 
+def assert_published_results_regenerate(md_path: Path, build_report, render) -> dict:
+    """A published results file: every figure printed from its JSON, and every section what the report code
+    makes of that JSON now (so a change of the report code is followed by --report-only). Returns the JSON."""
+    saved = assert_figures_come_from_the_json(md_path)
+    regenerated = render(build_report(saved))
+    assert report.parse_sections(md_path.read_text(encoding="utf-8")) == {name: text.strip()
+                                                                          for name, text in regenerated}
+    return saved
+
+
 def table_rows(text: str) -> list[list[str]]:
     """The body rows of every markdown table in ``text``, as cell lists."""
     lines = text.splitlines()

@@ -35,10 +35,7 @@ def test_quick_mode_writes_every_section_and_counts_half_the_evaluations_for_sin
 
 
 def test_the_published_results_are_printed_from_their_json_and_regenerate_from_it():
-    from test_bench_results import assert_figures_come_from_the_json
+    from test_bench_results import assert_published_results_regenerate
 
-    saved = assert_figures_come_from_the_json(PUBLISHED)
-    regenerated = guidance_methods.render(guidance_methods.build_report(saved))
-    assert report.parse_sections(PUBLISHED.read_text(encoding="utf-8")) == {name: text.strip()
-                                                                            for name, text in regenerated}
+    saved = assert_published_results_regenerate(PUBLISHED, guidance_methods.build_report, guidance_methods.render)
     assert saved["settings"]["methods"] == [list(method) for method in guidance_methods.all_methods()]

@@ -49,10 +49,7 @@ def test_quick_mode_writes_its_sections_and_counts_the_evaluations(tmp_path, cap
 
 
 def test_the_published_results_are_printed_from_their_json_and_regenerate_from_it():
-    from test_bench_results import assert_figures_come_from_the_json
+    from test_bench_results import assert_published_results_regenerate
 
-    saved = assert_figures_come_from_the_json(PUBLISHED)
-    regenerated = mixing_methods.render(mixing_methods.build_report(saved))
-    assert report.parse_sections(PUBLISHED.read_text(encoding="utf-8")) == {name: text.strip()
-                                                                            for name, text in regenerated}
+    saved = assert_published_results_regenerate(PUBLISHED, mixing_methods.build_report, mixing_methods.render)
     assert [row["method"] for row in saved["models"][0]["rows"]] == [m.name for m in mixing_methods.all_methods()]

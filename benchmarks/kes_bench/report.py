@@ -17,9 +17,10 @@ import platform
 import re
 import shlex
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 BENCHMARKS = Path(__file__).resolve().parents[1]
 RESULTS = BENCHMARKS / "results"
@@ -176,6 +177,38 @@ def results_folder(chosen: Path | None, partial: bool) -> Path:
     if chosen is not None:
         return chosen
     return OUT if partial else RESULTS
+
+
+def figure_benchmark_command(argv: Sequence[str] | None, *, name: str, script: str, description: str,
+                             quick_help: str, run: Callable[[bool, int], dict[str, Any]],
+                             write: Callable[[dict[str, Any], Path], Path],
+                             finite: Callable[[Mapping[str, Any]], bool]) -> int:
+    """The command line of a benchmark that writes ``name``.md, .json and .png: a run (``--quick`` for a smoke
+    run into benchmarks/out) or ``--report-only`` from the saved .json; prints the .md, exits 1 on a
+    non-finite measurement."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python benchmarks/{script}", description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--results", metavar="DIR", type=Path,
+                        help=f"where {name}.md, .json and .png go (default benchmarks/results; benchmarks/out for "
+                             "--quick)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the .md and .png from the saved .json")
+    arguments = parser.parse_args(argv)
+    folder = results_folder(arguments.results, arguments.quick)
+    if arguments.report_only:
+        results = saved_run(folder / f"{name}.json", name, script, argv)
+    else:
+        record = run_record(argv, script)
+        started = time.perf_counter()
+        results = run(arguments.quick, arguments.workers)
+        record["run_seconds"] = time.perf_counter() - started
+        results = {"written_by": record, **results}
+    md_path = write(results, folder)
+    print(md_path.read_text(encoding="utf-8"))
+    log(f"wrote {md_path}, {md_path.with_suffix('.json')} and {md_path.with_suffix('.png')}")
+    return 0 if finite(results) else 1
 
 
 def log(message: str) -> None:

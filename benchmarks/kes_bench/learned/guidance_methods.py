@@ -16,7 +16,6 @@ sample, counted.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import multiprocessing
@@ -434,27 +433,8 @@ def draw(results: Mapping[str, Any], path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python benchmarks/{SCRIPT}",
-                                     description="CFG, CFG++ and True Noise Removal on the learned digit models.")
-    parser.add_argument("--quick", action="store_true", help="the held-out model, euler@10, five settings, a small "
-                                                             "batch (about a minute)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--results", metavar="DIR", type=Path,
-                        help=f"where {NAME}.md, .json and .png go (default benchmarks/results; benchmarks/out for "
-                             "--quick)")
-    parser.add_argument("--report-only", action="store_true", help="rewrite the .md and .png from the saved .json")
-    arguments = parser.parse_args(argv)
-    folder = report.results_folder(arguments.results, arguments.quick)
-    if arguments.report_only:
-        results = report.saved_run(folder / f"{NAME}.json", NAME, SCRIPT, argv)
-    else:
-        record = report.run_record(argv, SCRIPT)
-        started = time.perf_counter()
-        results = run(QUICK if arguments.quick else FULL, arguments.workers)
-        record["run_seconds"] = time.perf_counter() - started
-        results = {"written_by": record, **results}
-    md_path = write(results, folder)
-    print(md_path.read_text(encoding="utf-8"))
-    report.log(f"wrote {md_path}, {md_path.with_suffix('.json')} and {md_path.with_suffix('.png')}")
-    finite = all(math.isfinite(row["fid"]) for row in results["rows"])
-    return 0 if finite else 1
+    return report.figure_benchmark_command(
+        argv, name=NAME, script=SCRIPT, description="CFG, CFG++ and True Noise Removal on the learned digit models.",
+        quick_help="the held-out model, euler@10, five settings, a small batch (about a minute)",
+        run=lambda quick, workers: run(QUICK if quick else FULL, workers), write=write,
+        finite=lambda results: all(math.isfinite(row["fid"]) for row in results["rows"]))
