@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import simple_kes
 from simple_kes import get_sigmas_karras_exponential
 from simple_kes.schedule import SHAPE_DEFAULTS
+from simple_kes.schedule_catalogue import SCHEDULE_NAMES
 
 SD_RANGE = (0.0292, 14.6146)
 
@@ -78,9 +79,9 @@ def test_every_shape_value_takes_effect_as_the_formulas_say(shape):
 
 
 def test_update_interval_holds_the_blend_for_that_many_steps():
-    """With update_interval 5 the Exponential weight changes only every fifth step."""
+    """With update_interval 5 the blend weight changes only every fifth step."""
     parts = simple_kes.schedule.schedule_parts(20, *SD_RANGE, **{**SHAPE_DEFAULTS, "update_interval": 5})
-    weights = parts["exponential_weight"].tolist()
+    weights = parts["blend_weight"].tolist()
     changes = [i for i in range(1, 21) if weights[i] != weights[i - 1]]
     assert changes == [5, 10, 15, 20]
 
@@ -195,6 +196,7 @@ shapes = st.fixed_dictionaries({
     "initial_step_size": positive, "final_step_size": non_negative, "step_size_factor": non_negative,
     "initial_noise_scale": positive, "final_noise_scale": non_negative, "noise_scale_factor": non_negative,
     "sharpness": st.floats(min_value=1e-3, max_value=10.0),
+    "blend_from": st.sampled_from(SCHEDULE_NAMES), "blend_to": st.sampled_from(SCHEDULE_NAMES),
 })
 sigma_ranges = st.tuples(st.floats(min_value=1e-3, max_value=1.0), st.floats(min_value=2.0, max_value=1000.0))
 steps = st.integers(min_value=1, max_value=400)
@@ -207,7 +209,8 @@ def test_any_valid_config_gives_a_valid_schedule_or_a_clear_error(n, sigma_range
     try:
         sigmas = get_sigmas_karras_exponential(n, *sigma_range, **shape)
     except ValueError as error:
-        documented = ("would not be strictly decreasing", "overflows", "must be above sigma_min")
+        documented = ("would not be strictly decreasing", "overflows", "must be above sigma_min",
+                      "picks distinct timesteps of the 1000: at most")
         assert any(reason in str(error) for reason in documented), error
         return
     assert_valid_schedule(sigmas, n)
@@ -217,8 +220,9 @@ def test_any_valid_config_gives_a_valid_schedule_or_a_clear_error(n, sigma_range
 @settings(max_examples=300, deadline=None)
 @given(n=steps, sigma_range=sigma_ranges, shape=shapes, rho=st.floats(min_value=2.0, max_value=1000.0))
 def test_the_documented_safe_region_never_fails(n, sigma_range, shape, rho):
-    """A non-empty range, rho >= 2, start <= end blend, sharpness <= 1 and a non-rising ramp always give a valid schedule."""
-    shape = {**shape, "rho": rho}
+    """A non-empty range, rho >= 2, start <= end blend, sharpness <= 1 and a non-rising ramp always give a valid
+    schedule between Karras and Exponential."""
+    shape = {**shape, "rho": rho, "blend_from": "karras", "blend_to": "exponential"}
     assume(sigma_range[1] * shape["sigma_max_factor"] > sigma_range[0])
     assume(shape["start_blend"] <= shape["end_blend"] and shape["smooth_blend_factor"] >= 0)
     assume(shape["sharpness"] <= 1)

@@ -19,6 +19,8 @@ import enum
 import math
 from typing import Any
 
+from .schedule_catalogue import SCHEDULE_NAMES
+
 INFINITY = math.inf
 # Stable Diffusion 1.x/2.x/SDXL discrete sigma range, used where no model is at hand.
 SD_SIGMA_MIN = 0.0292
@@ -180,18 +182,28 @@ _DECLARED = (
              "noise; the Exponential curve is the limit of a very high rho.",
     ),
     Parameter(
+        "blend_from", str, "karras", choices=SCHEDULE_NAMES, roles=SHAPE_KNOB,
+        help="The schedule the blend starts from (blend position 0): karras (with rho) as the write-up has it, or "
+             "any schedule of the guides (docs/schedules.md).",
+    ),
+    Parameter(
+        "blend_to", str, "exponential", choices=SCHEDULE_NAMES, roles=SHAPE_KNOB,
+        help="The schedule the blend moves towards (blend position 1): exponential as the write-up has it, or any "
+             "schedule of the guides (docs/schedules.md).",
+    ),
+    Parameter(
         "start_blend", float, 0.1, roles=SHAPE_KNOB, suggested=(0.05, 0.2), ui_range=(0.0, 1.0),
         random_range=(0.05, 0.2),
-        help="Blend position at the first step: 0 leans on Karras, 1 on Exponential.",
+        help="Blend position at the first step: 0 leans on blend_from (Karras), 1 on blend_to (Exponential).",
     ),
     Parameter(
         "end_blend", float, 0.5, roles=SHAPE_KNOB, suggested=(0.4, 0.6), ui_range=(0.0, 1.0), random_range=(0.4, 0.6),
-        help="Blend position at the last step: 0 leans on Karras, 1 on Exponential.",
+        help="Blend position at the last step: 0 leans on blend_from (Karras), 1 on blend_to (Exponential).",
     ),
     Parameter(
         "smooth_blend_factor", float, 11.0, roles=SHAPE_KNOB, suggested=(6.0, 11.0), ui_range=(0.0, 50.0), ui_step=0.5,
         random_range=(6.0, 11.0),
-        help="Steepness of the sigmoid that turns the blend position into the Exponential weight.",
+        help="Steepness of the sigmoid that turns the blend position into the weight of blend_to.",
     ),
     Parameter(
         "update_interval", int, 1, roles=SHAPE_KNOB, minimum=1, suggested=(1, 15), ui_range=(1, 50), ui_step=1,

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from typing import Any
 
 import numpy as np
 import torch
 
 from .kdiffusion import sampling
-
+from .named_schedules import check_steps_and_range, named_sigmas
 from .parameters import BY_NAME, SD_SIGMA_MAX, SD_SIGMA_MIN, SHAPE_PARAMETERS
 
 # k-diffusion's own schedules are re-exported: importing them from here keeps its import warnings quiet.
@@ -54,9 +53,7 @@ def compute_sigmas(n, sigma_min, sigma_max, *, device="cpu", **shape) -> torch.T
 
 def _checked_arguments(n: Any, sigma_min: Any, sigma_max: Any,
                        shape: dict[str, Any]) -> tuple[int, float, float, dict[str, Any]]:
-    n = _check_steps(n)
-    _check_sigma_range(sigma_min, sigma_max)
-    return n, float(sigma_min), float(sigma_max), _check_shape(shape)
+    return *check_steps_and_range(n, sigma_min, sigma_max), _check_shape(shape)
 
 
 def _compute_sigmas(n: int, sigma_min: float, sigma_max: float, shape: dict[str, Any]) -> np.ndarray:
@@ -96,8 +93,8 @@ def schedule_parts(n: int, sigma_min: float, sigma_max: float, **shape) -> dict[
             f"sigma_max x sigma_max_factor ({sigma_max:g} x {shape['sigma_max_factor']:g} = {sigma_top:g}) "
             f"must be above sigma_min ({sigma_min:g}); allowed: sigma_max_factor > {sigma_min / sigma_max:g}"
         )
-    karras = _karras(n, sigma_min, sigma_top, shape["rho"])
-    exponential = get_sigmas_exponential(n=n, sigma_min=sigma_min, sigma_max=sigma_top).numpy()
+    blend_from = _base(shape["blend_from"], n, sigma_min, sigma_top, shape["rho"])
+    blend_to = _base(shape["blend_to"], n, sigma_min, sigma_top, shape["rho"])
     progress = np.arange(n + 1, dtype=np.float64) / n
     # w = sigmoid((blend - 0.5) * smooth_blend_factor) with blend = lerp(start_blend, end_blend, p),
     # written as 0.5 + 0.5 * tanh(x / 2): the same function, one array operation cheaper and free
@@ -105,8 +102,8 @@ def schedule_parts(n: int, sigma_min: float, sigma_max: float, **shape) -> dict[
     half_steepness = shape["smooth_blend_factor"] / 2
     half_logit = _lerp((shape["start_blend"] - 0.5) * half_steepness, (shape["end_blend"] - 0.5) * half_steepness,
                        _held(progress, n, shape["update_interval"]))
-    exponential_weight = 0.5 + 0.5 * np.tanh(half_logit)
-    blended = karras + (exponential - karras) * exponential_weight
+    blend_weight = 0.5 + 0.5 * np.tanh(half_logit)
+    blended = blend_from + (blend_to - blend_from) * blend_weight
     step_size = _lerp(shape["initial_step_size"], shape["final_step_size"] * shape["step_size_factor"], progress)
     noise_scale = _lerp(shape["initial_noise_scale"], shape["final_noise_scale"] * shape["noise_scale_factor"],
                         progress)
@@ -114,12 +111,15 @@ def schedule_parts(n: int, sigma_min: float, sigma_max: float, **shape) -> dict[
     unsharpened = blended * scale
     sharpened = unsharpened < SHARPEN_THRESHOLD * sigma_min
     sigmas = np.where(sharpened, unsharpened * shape["sharpness"], unsharpened)
-    return {"karras": karras, "exponential": exponential, "exponential_weight": exponential_weight,
+    return {"blend_from": blend_from, "blend_to": blend_to, "blend_weight": blend_weight,
             "blended": blended, "scale": scale, "unsharpened": unsharpened, "sharpened": sharpened,
             "sigmas": sigmas}
 
 
-def _karras(n: int, sigma_min: float, sigma_top: float, rho: float) -> np.ndarray:
+def _base(name: str, n: int, sigma_min: float, sigma_top: float, rho: float) -> np.ndarray:
+    """One of the curves the blend runs between; Karras's takes the schedule's rho."""
+    if name != "karras":
+        return named_sigmas(name, n, sigma_min, sigma_top)
     try:
         return get_sigmas_karras(n=n, sigma_min=sigma_min, sigma_max=sigma_top, rho=rho).numpy()
     except OverflowError:  # sigma ** (1 / rho) on Python floats, for a tiny rho
@@ -138,26 +138,6 @@ def _held(progress: np.ndarray, n: int, update_interval: int) -> np.ndarray:
     return np.arange(n + 1) // update_interval * update_interval / n
 
 
-def _check_steps(n: Any) -> int:
-    if isinstance(n, bool):
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    try:
-        steps = operator.index(n)
-    except TypeError:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}") from None
-    if steps < 1:
-        raise ValueError(f"n must be an integer >= 1, got {steps}")
-    return steps
-
-
-def _check_sigma_range(sigma_min: Any, sigma_max: Any) -> None:
-    for name, value in (("sigma_min", sigma_min), ("sigma_max", sigma_max)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if sigma_min >= sigma_max:
-        raise ValueError(f"sigma_min must be below sigma_max, got sigma_min={sigma_min:g} >= sigma_max={sigma_max:g}")
-
-
 def _check_shape(shape: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(shape) - set(SHAPE_DEFAULTS))
     if unknown:
@@ -169,6 +149,19 @@ def _check_shape(shape: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{name}: {message}")
         checked[name] = BY_NAME[name].coerce(value)
     return checked
+
+
+def _blend_problem(shape: dict[str, Any]) -> str:
+    """Why the blend itself rose: its weight moved towards the higher of its two curves faster than they fall."""
+    values = (f"start_blend={shape['start_blend']:g}, end_blend={shape['end_blend']:g}, "
+              f"smooth_blend_factor={shape['smooth_blend_factor']:g}")
+    if (shape["blend_from"], shape["blend_to"]) == ("karras", "exponential"):
+        # Exponential lies below Karras until the last steps, so only a falling weight climbs back.
+        return (f"The Exponential weight falls ({values}), moving back to the higher Karras sigmas; allowed: "
+                "start_blend <= end_blend with smooth_blend_factor >= 0 is always safe")
+    return (f"The blend weight moves between {shape['blend_from']} and {shape['blend_to']} faster than they fall "
+            f"({values}); allowed: start_blend = end_blend (a fixed mix of two schedules) is always safe, or "
+            "lower smooth_blend_factor")
 
 
 def _monotonicity_problem(sigmas: np.ndarray, parts: dict[str, np.ndarray], shape: dict[str, Any],
@@ -192,10 +185,7 @@ def _monotonicity_problem(sigmas: np.ndarray, parts: dict[str, np.ndarray], shap
         return (f"{where}. sharpness={shape['sharpness']:g} lifts the first sigma below 1.5 x sigma_min above "
                 f"the one before it; allowed here: sharpness < {limit:.6g} (any value <= 1 is always safe)")
     if parts["blended"][step + 1] >= parts["blended"][step]:
-        return (f"{where}. The Exponential weight falls (start_blend={shape['start_blend']:g}, "
-                f"end_blend={shape['end_blend']:g}, smooth_blend_factor={shape['smooth_blend_factor']:g}), "
-                "moving back to the higher Karras sigmas; allowed: start_blend <= end_blend with "
-                "smooth_blend_factor >= 0 is always safe")
+        return f"{where}. {_blend_problem(shape)}"
     if parts["scale"][step + 1] >= parts["scale"][step]:
         final_step = shape["final_step_size"] * shape["step_size_factor"]
         final_noise = shape["final_noise_scale"] * shape["noise_scale_factor"]
