@@ -21,7 +21,7 @@ if _SOURCE_ROOT not in sys.path:
 import gradio as gr  # noqa: E402
 
 from simple_kes.app import controls, default_config, panel, presets  # noqa: E402
-from simple_kes.app import webui_guidance, webui_mixing, webui_options, webui_samplers  # noqa: E402
+from simple_kes.app import webui_guidance, webui_mixing, webui_options, webui_samplers, webui_schedules  # noqa: E402
 from simple_kes.config import ConfigError  # noqa: E402
 from simple_kes.parameters import ANY_SCHEDULE_PARAMETERS, AXIS_PARAMETERS, INFOTEXT_PARAMETERS  # noqa: E402
 from simple_kes.validation import validate  # noqa: E402
@@ -45,8 +45,23 @@ scheduler = default_config.default_scheduler
 
 def register_scheduler():
     """Add the schedule type once; a Reload UI replaces the entry in place instead of adding another."""
-    entry = sd_schedulers.Scheduler(webui_options.SCHEDULER_NAME, webui_options.SCHEDULER_LABEL,
-                                    default_config.simple_karras_exponential_scheduler)
+    _register(sd_schedulers.Scheduler(webui_options.SCHEDULER_NAME, webui_options.SCHEDULER_LABEL,
+                                      default_config.simple_karras_exponential_scheduler))
+
+
+def register_guide_schedules():
+    """Add the schedules of the guides this WebUI lacks (by name); a Reload UI finds ours and replaces them."""
+    existing = [(data.name, data.label, getattr(data, "aliases", None)) for data in sd_schedulers.schedulers
+                if not getattr(data.function, webui_schedules.OURS, False)]
+    for entry in webui_schedules.schedules_to_add(existing):
+        _register(sd_schedulers.Scheduler(entry.name, entry.label, webui_schedules.sigmas_function(entry, is_sdxl)))
+
+
+def is_sdxl():
+    return bool(getattr(getattr(shared, "sd_model", None), "is_sdxl", False))
+
+
+def _register(entry):
     for index, existing in enumerate(sd_schedulers.schedulers):
         if existing.name == entry.name:
             sd_schedulers.schedulers[index] = entry
@@ -382,6 +397,7 @@ def on_script_unloaded():
 
 if sd_schedulers is not None:
     register_scheduler()
+    register_guide_schedules()
     register_cfg_pp_samplers()
     manager.start()
     unsubscribe = manager.subscribe(on_config_loaded)

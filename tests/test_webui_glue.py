@@ -401,3 +401,63 @@ def test_apply_from_a_page_opened_before_a_yaml_edit_keeps_the_edit_but_real_cha
     assert read_config(kes_file).sharpness == 0.85
     webui.apply_settings({"kes_sharpness": 0.8})  # a value the user actually chose
     assert read_config(kes_file).sharpness == 0.8
+
+
+# --- the schedules of the guides as Schedule type entries --------------------------------------------------
+
+GUIDE_ENTRIES = ["Align Your Steps 32", "Align Your Steps SVD", "GITS", "Linear-Quadratic", "DDPM Linear",
+                 "DDPM Quadratic", "iDDPM Cosine"]
+
+
+def test_the_guides_schedules_a1111_lacks_are_added_once_and_its_own_are_kept(webui):
+    """A1111 1.10 has Align Your Steps, Normal, Simple, DDIM, Beta, ...: those stay its own; the rest are
+    added once, however often the UI is reloaded."""
+    from modules import sd_schedulers
+    before = {s.name: s for s in sd_schedulers.schedulers if s.function is not None}
+    for _ in range(2):
+        webui.reload_ui(FastAPI())
+    labels = [s.label for s in sd_schedulers.schedulers]
+    assert labels[labels.index(LABEL) + 1:] == GUIDE_ENTRIES
+    assert len(labels) == len(set(labels))
+    for name in ("align_your_steps", "ddim", "normal", "beta", "kl_optimal"):
+        assert sd_schedulers.schedulers_map[name].function is before[name].function, name
+    for label in GUIDE_ENTRIES:
+        entry = sd_schedulers.schedulers_map[label]
+        assert sd_schedulers.schedulers_map[entry.name] is entry
+
+
+def test_the_stand_in_has_a1111_1_10s_schedule_types_as_the_docs_table_lists_them(webui):
+    from modules import sd_schedulers
+    from simple_kes.app.reference import KNOWN_WEBUIS
+    from simple_kes.app.webui_schedules import OURS
+    own = [s.name for s in sd_schedulers.schedulers
+           if s.name != webui_data.SCHEDULER_NAME and not getattr(s.function, OURS, False)]
+    assert tuple(own) == KNOWN_WEBUIS["A1111 1.10.1"]
+
+
+def test_a_webui_that_has_a_schedule_by_name_or_alias_gets_no_copy():
+    from simple_kes.app.webui_schedules import schedules_to_add
+
+    forge = [("align_your_steps", "Align Your Steps", None), ("align_your_steps_32", "Align Your Steps 32", None),
+             ("ddim", "DDIM", None), ("sgm_uniform", "SGM Uniform", ["SGMUniform"])]
+    added = [entry.name for entry in schedules_to_add(forge)]
+    assert "align_your_steps_32" not in added and "ddim_uniform" not in added and "sgm_uniform" not in added
+    assert "gits" in added and "normal" in added  # Forge's 'Align Your Steps GITS' is another table
+
+
+@pytest.mark.parametrize("label, name", [("GITS", "gits"), ("iDDPM Cosine", "iddpm_cosine"),
+                                         ("Align Your Steps SVD", "align_your_steps_svd")])
+def test_a_guide_schedule_samples_with_its_sigmas_over_the_models_range(webui, label, name):
+    from simple_kes.named_schedules import get_sigmas
+    p, (sigmas,) = webui.txt2img(scheduler=label, steps=12)
+    assert torch.equal(sigmas, get_sigmas(name, 12, 0.0292, 14.6146))
+    assert p.extra_generation_params["Schedule type"] == label
+
+
+@pytest.mark.parametrize("is_sdxl, name", [(False, "align_your_steps_32_sd15"), (True, "align_your_steps_32_sdxl")])
+def test_align_your_steps_32_takes_the_list_of_the_loaded_model(webui, monkeypatch, is_sdxl, name):
+    from modules import shared
+    from simple_kes.named_schedules import get_sigmas
+    monkeypatch.setattr(shared, "sd_model", type("Model", (), {"is_sdxl": is_sdxl})(), raising=False)
+    _, (sigmas,) = webui.txt2img(scheduler="Align Your Steps 32", steps=32)
+    assert torch.equal(sigmas, get_sigmas(name, 32, 0.0292, 14.6146))

@@ -37,6 +37,22 @@ def register_scheduler(samplers: Any, name: str, function: SigmasFunction) -> st
     return mechanism
 
 
+def register_guide_schedules(samplers: Any) -> list[str]:
+    """Add each schedule of the guides that ``samplers`` lacks by name; returns the names added.
+
+    ComfyUI has normal, simple, sgm_uniform, ddim_uniform, beta, kl_optimal and linear_quadratic of its
+    own, and Align Your Steps and GITS only as separate SIGMAS nodes; those two come into the list, per
+    model (align_your_steps_sd15, ...), as do the beta-schedule-derived ones.
+    """
+    from ..named_schedules import scheduler_function
+    from ..schedule_catalogue import SCHEDULE_NAMES
+
+    added = [name for name in SCHEDULE_NAMES if name not in samplers.SCHEDULER_NAMES]
+    for name in added:
+        register_scheduler(samplers, name, scheduler_function(name))
+    return added
+
+
 def _wrap_calculate_sigmas(samplers: Any) -> dict[str, SigmasFunction]:
     """The schedules added to an old ComfyUI's ``calculate_sigmas``, wrapping it on first use."""
     current = samplers.calculate_sigmas

@@ -21,10 +21,21 @@ class SchedulerHandler(NamedTuple):
     use_ms: bool = True
 
 
+def _comfyui_only(*args, **kwargs):
+    raise NotImplementedError("ComfyUI's own schedule: not in the stand-in")
+
+
+# ComfyUI 0.3.64's names, in its order; the pack never replaces these, so the stand-in need not run them.
 SCHEDULER_HANDLERS = {
     "simple": SchedulerHandler(simple_scheduler),
+    "sgm_uniform": SchedulerHandler(_comfyui_only),
     "karras": SchedulerHandler(k_diffusion_sampling.get_sigmas_karras, use_ms=False),
     "exponential": SchedulerHandler(k_diffusion_sampling.get_sigmas_exponential, use_ms=False),
+    "ddim_uniform": SchedulerHandler(_comfyui_only),
+    "beta": SchedulerHandler(_comfyui_only),
+    "normal": SchedulerHandler(_comfyui_only),
+    "linear_quadratic": SchedulerHandler(_comfyui_only),
+    "kl_optimal": SchedulerHandler(_comfyui_only, use_ms=False),
 }
 SCHEDULER_NAMES = list(SCHEDULER_HANDLERS)
 
