@@ -71,10 +71,40 @@ def test_every_scheduler_list_offers_ours_once_and_keeps_the_others(comfyui):
     load_pack(comfyui)  # a second load (a test, or a pack loaded twice) adds no second entry
     assert comfy.samplers.SCHEDULER_NAMES.count(SCHEDULER) == 1
     assert comfy.samplers.KSampler.SCHEDULERS is comfy.samplers.SCHEDULER_NAMES, "the list is changed in place"
-    assert comfy.samplers.SCHEDULER_NAMES[:3] == ["simple", "karras", "exponential"]
+    assert comfy.samplers.SCHEDULER_NAMES[:9] == ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform",
+                                                  "beta", "normal", "linear_quadratic", "kl_optimal"]
     assert SCHEDULER in comfyui.NODE_CLASS_MAPPINGS["KSampler"].INPUT_TYPES()["required"]["scheduler"][0]
     assert SCHEDULER in BasicScheduler.INPUT_TYPES()["required"]["scheduler"][0]
     assert comfy.samplers.SCHEDULER_HANDLERS[SCHEDULER].use_ms is False
+
+
+GUIDE_SCHEDULES = ["align_your_steps_sd15", "align_your_steps_sdxl", "align_your_steps_svd", "align_your_steps_32_sd15",
+                   "align_your_steps_32_sdxl", "gits", "ddpm_linear", "ddpm_quadratic", "iddpm_cosine"]
+
+
+def test_the_guides_schedules_comfyui_lacks_join_its_list_once(comfyui):
+    """ComfyUI's own normal, beta, linear_quadratic, ... stay its own; AYS, GITS and the beta-schedule-derived
+    ones join every scheduler list after ours."""
+    import comfy.samplers
+    load_pack(comfyui)
+    names = comfy.samplers.SCHEDULER_NAMES
+    assert names[names.index(SCHEDULER) + 1:] == GUIDE_SCHEDULES
+    assert comfy.samplers.SCHEDULER_HANDLERS["beta"].handler.__name__ == "_comfyui_only"
+
+
+@pytest.mark.parametrize("version", ["0.3.64", "0.3.10"])
+@pytest.mark.parametrize("name", ["gits", "align_your_steps_32_sdxl"])
+def test_ksampler_samples_with_a_guide_schedule_over_the_model_range(kes_file, version, name):
+    from simple_kes.named_schedules import get_sigmas
+    nodes = fresh_comfy(version=version)
+    try:
+        load_pack(nodes)
+        import comfy.model_patcher
+        import comfy.samplers
+        sampler = comfy.samplers.KSampler(comfy.model_patcher.ModelPatcher(), 12, "cpu", "euler", name)
+        assert torch.equal(sampler.sigmas, get_sigmas(name, 12, *sd_range()))
+    finally:
+        KarrasExponentialScheduler.manager = None
 
 
 def test_a_pack_loaded_twice_watches_once_and_reports_each_change_once(comfyui, kes_file, caplog):
@@ -121,11 +151,17 @@ def test_ksampler_runs_and_slices_for_denoise_like_every_scheduler(executor):
 # --- the SIGMAS node ----------------------------------------------------------------------------------
 
 def test_every_schedule_key_is_a_widget_with_the_declared_default_limits_and_help():
-    required = KarrasExponentialScheduler.INPUT_TYPES()["required"]
-    assert [name for name in required if name in BY_NAME] == [p.name for p in SCHEDULE_PARAMETERS]
+    declared = KarrasExponentialScheduler.INPUT_TYPES()
+    required = {**declared["required"], **declared["optional"]}
+    assert list(declared["optional"]) == ["blend_from", "blend_to"], "added last: older workflows keep their values"
+    assert sorted(name for name in required if name in BY_NAME) == sorted(p.name for p in SCHEDULE_PARAMETERS)
     assert {"sharpness", "rho", "sigma_min", "update_interval"} <= set(required)
     for parameter in SCHEDULE_PARAMETERS:
         kind, spec = required[parameter.name]
+        if parameter.choices:  # a combo: the list of choices
+            assert kind == list(parameter.choices) and spec["default"] == parameter.default
+            assert parameter.help in spec["tooltip"]
+            continue
         assert kind == {float: "FLOAT", int: "INT"}[parameter.kind]
         assert spec["default"] == (0.0 if parameter.default is None else parameter.default)
         assert parameter.help in spec["tooltip"] and parameter.describe_limits() in spec["tooltip"]
@@ -324,7 +360,8 @@ def test_chart_without_a_model_uses_the_inputs_range_and_draws_a_split_part_whol
     comparison = comfyui_nodes.sigmas_comparison(sigmas, None)
     assert comparison.kes == [*sigmas.tolist(), 0.0] and comparison.steps == 6
     assert (comparison.model_sigma_min, comparison.model_sigma_max) == (float(sigmas[-1]), float(sigmas[0]))
-    assert comparison.subject_label == "input sigmas" and len(comparison.karras) == 7
+    assert comparison.subject_label == "input sigmas"
+    assert [(r.name, len(r.sigmas)) for r in comparison.references] == [("karras", 7), ("exponential", 7)]
 
 
 @pytest.mark.parametrize("sigmas", [torch.tensor([]), torch.tensor([0.0, 0.0]), torch.tensor([3.0])])

@@ -17,7 +17,7 @@ from simple_kes.app.manager import ConfigManager
 from simple_kes.parameters import CONTROL_PARAMETERS
 from cli_harness import Run, run_cli
 
-SD = (20, 0.0292, 14.6146)
+SD = (20, 0.0292, 14.6146, panel.NO_COMPARISON)
 
 
 @pytest.fixture
@@ -43,14 +43,29 @@ def polyline(chart: str, curve: str) -> str:
 
 def test_redraw_shows_all_three_schedules_the_model_range_and_the_numbers(manager):
     specs, values = shown(manager)
-    chart, rows, text = panel.redraw(manager, specs, *SD, *values)
+    chart, table, text = panel.redraw(manager, specs, *SD, *values)
+    rows = table["data"]
     for curve in ("kes", "karras", "exponential"):
         assert len(polyline(chart, curve).split()) == 20  # the nonzero sigmas; the final 0 has no log
     assert chart.count('class="model-range"') == 2 and "model sigma_min 0.0292" in chart
+    assert table["headers"] == ["step", "Karras Exponential", "Karras (rho 7)", "Exponential"]
     assert len(rows) == 21 and rows[-1] == [20, 0.0, 0.0, 0.0]
     expected = simple_kes.sigmas_for_config(20, 0.0292, 14.6146, simple_kes.KesConfig())[0]
     assert [row[1] for row in rows] == pytest.approx(expected.tolist(), rel=1e-5)
     assert text.splitlines()[0] == "step\tkes\tkarras\texponential" and len(text.splitlines()) == 22
+
+
+def test_the_chart_shows_the_blended_schedules_and_any_schedule_to_compare_with(manager):
+    """With other blend schedules the chart and table show those two; Compare with adds a third."""
+    specs, values = shown(manager, blend_from="normal", blend_to="gits")
+    chart, table, text = panel.redraw(manager, specs, 20, 0.0292, 14.6146, "align_your_steps_32_sdxl", *values)
+    assert table["headers"] == ["step", "Karras Exponential", "Normal", "GITS", "Align Your Steps 32 (SDXL)"]
+    assert text.splitlines()[0] == "step\tkes\tnormal\tgits\talign_your_steps_32_sdxl"
+    expected = simple_kes.named_schedules.get_sigmas("gits", 20, 0.0292, 14.6146)
+    assert [row[3] for row in table["data"]] == pytest.approx(expected.tolist(), rel=1e-5)
+    for curve in ("kes", "normal", "gits", "align_your_steps_32_sdxl"):
+        assert len(polyline(chart, curve).split()) == 20
+    assert 'class="curve-karras"' not in chart
 
 
 def test_moving_a_control_changes_the_kes_curve_only_and_saves_nothing(manager, config_path):
@@ -66,12 +81,12 @@ def test_moving_a_control_changes_the_kes_curve_only_and_saves_nothing(manager, 
 
 def test_values_that_break_the_schedule_show_why_instead_of_a_curve(manager):
     specs, values = shown(manager, sharpness=3.0)
-    chart, rows, _ = panel.redraw(manager, specs, 150, 0.0292, 14.6146, *values)
+    chart, table, _ = panel.redraw(manager, specs, 150, 0.0292, 14.6146, panel.NO_COMPARISON, *values)
     assert 'class="curve-kes"' not in chart and "sharpness=3 lifts" in chart
-    assert all(row[1] is None for row in rows)
+    assert all(row[1] is None for row in table["data"])
     specs, values = shown(manager, sharpness=-1.0)
-    chart, rows, text = panel.redraw(manager, specs, *SD, *values)
-    assert "sharpness: -1 is out of range" in chart and rows == [] and text == ""
+    chart, table, text = panel.redraw(manager, specs, *SD, *values)
+    assert "sharpness: -1 is out of range" in chart and table["data"] == [] and text == ""
 
 
 def test_save_writes_only_what_changed_keeping_comments(manager, config_path):
@@ -244,8 +259,22 @@ def test_plot_compares_with_karras_over_the_models_range_while_kes_uses_the_file
     config_path.write_text("sigma_min: 0.05\n")
     assert run_cli(capsys, "plot", "--steps", "8", "--config", config_path, "--out", tmp_path / "x.png").code == 0
     [comparison] = drawn
-    assert comparison.model_sigma_min == 0.0292 and comparison.karras[-2] == pytest.approx(0.0292)
+    karras = comparison.references[0]
+    assert comparison.model_sigma_min == 0.0292 and karras.name == "karras"
+    assert karras.sigmas[-2] == pytest.approx(0.0292)
     assert comparison.kes[-2] < 0.05 * 1.5  # KES ends from the file's 0.05, sharpened and scaled below it
+
+
+def test_plot_compare_with_draws_a_schedule_of_the_guides_and_refuses_an_unknown_name(
+        tmp_path, config_path, capsys, monkeypatch):
+    drawn = []
+    monkeypatch.setattr("simple_kes.app.plot.save_png", lambda comparison, path: drawn.append(comparison))
+    arguments = ("plot", "--steps", "8", "--config", config_path, "--out", tmp_path / "x.png")
+    assert run_cli(capsys, *arguments, "--compare-with", "gits").code == 0
+    assert [r.name for r in drawn[0].references] == ["karras", "exponential", "gits"]
+    refused = run_cli(capsys, *arguments, "--compare-with", "cosine")
+    assert refused.code == 2 and "--compare-with: invalid choice: 'cosine'" in refused.err
+    assert "Traceback" not in refused.err
 
 
 def test_plot_command_refuses_values_without_a_valid_schedule(tmp_path, config_path, capsys):

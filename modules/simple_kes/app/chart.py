@@ -1,5 +1,5 @@
-"""The schedule next to k-diffusion's Karras and Exponential over the same model range, as numbers
-and as the live SVG chart of the lab page and the WebUI panel (``plot.py`` draws the same as a PNG
+"""The schedule next to the schedules it blends (k-diffusion's Karras and Exponential unless the config
+names others) and any schedule of the guides, over the same model range, as numbers and as the live SVG chart of the lab page and the WebUI panel (``plot.py`` draws the same as a PNG
 with matplotlib, ``raster_chart.py`` as an image with Pillow for ComfyUI; all three share ``ChartLayout``).
 
 Drawn on a log-sigma axis with the model's sigma_min and sigma_max marked, because the KES defaults
@@ -15,60 +15,83 @@ import math
 from typing import Any
 
 from ..generation import sigmas_for_config
-from ..schedule import get_sigmas_exponential, get_sigmas_karras
+from ..named_schedules import get_sigmas
+from ..schedule_catalogue import BY_NAME as CATALOGUE
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A schedule drawn beside the subject for comparison: its catalogue name, label and sigmas."""
+
+    name: str
+    label: str
+    sigmas: list[float]
 
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleComparison:
-    """The nonzero sigmas of KES, Karras (rho 7) and Exponential for one step count and model range."""
+    """The nonzero sigmas of KES (the subject) and the reference schedules, for one step count and model range."""
 
     steps: int
     model_sigma_min: float
     model_sigma_max: float
     kes: list[float]
-    karras: list[float]
-    exponential: list[float]
+    references: tuple[Reference, ...]
     error: str | None = None  # why there is no KES curve (a config that fails for this step count)
     subject_label: str = "Karras Exponential"  # what the ``kes`` curve is called (any schedule can take its place)
 
-    def curve_styles(self) -> tuple[tuple[str, str, str, float], ...]:
-        """``CURVE_STYLES`` with this comparison's name for its subject curve."""
-        return tuple((self.subject_label if attribute == "kes" else label, attribute, colour, stroke)
-                     for label, attribute, colour, stroke in CURVE_STYLES)
+    def curves(self) -> list[tuple[str, str, list[float]]]:
+        """(name, label, sigmas) of every curve: the references, then the subject (drawn on top)."""
+        return [(r.name, r.label, r.sigmas) for r in self.references] + [("kes", self.subject_label, self.kes)]
+
+    def curve_styles(self) -> list[tuple[str, str, str, float]]:
+        """(label, name, colour, stroke width) of each curve, in drawing order."""
+        styles = [(label, name, REFERENCE_COLOURS[index % len(REFERENCE_COLOURS)], 1.5)
+                  for index, (name, label, _) in enumerate(self.curves()[:-1])]
+        return styles + [(self.subject_label, "kes", SUBJECT_COLOUR, 2.5)]
+
+    def headers(self) -> list[str]:
+        return ["step", self.subject_label, *(r.label for r in self.references)]
 
     def table(self) -> list[list[Any]]:
-        """Rows of step, KES, Karras, Exponential (the final 0 included, as the sampler sees it)."""
+        """Rows of step, KES, then each reference (the final 0 included, as the sampler sees it)."""
         rows = []
         for step in range(self.steps + 1):
             kes = self.kes[step] if self.kes else None
-            rows.append([step, kes, self.karras[step], self.exponential[step]])
+            rows.append([step, kes, *(r.sigmas[step] for r in self.references)])
         return rows
 
     def tsv(self) -> str:
         """The table as tab-separated text, for copying into a spreadsheet."""
-        lines = ["step\tkes\tkarras\texponential"]
+        lines = ["\t".join(["step", "kes", *(r.name for r in self.references)])]
         lines += ["\t".join("" if value is None else f"{value:.6g}" for value in row) for row in self.table()]
         return "\n".join(lines) + "\n"
 
 
+def reference(name: str, steps: int, model_sigma_min: float, model_sigma_max: float) -> Reference:
+    """A schedule of the guides over the model's range (Karras at k-diffusion's rho 7)."""
+    label = "Karras (rho 7)" if name == "karras" else CATALOGUE[name].label
+    return Reference(name, label, get_sigmas(name, steps, model_sigma_min, model_sigma_max).tolist())
+
+
 def compare(config: Any, steps: int, model_sigma_min: float, model_sigma_max: float,
-            seed: int | None = None) -> ScheduleComparison:
-    """The three schedules for ``config``; a config that fails for this step count gives no KES curve."""
-    karras = get_sigmas_karras(steps, model_sigma_min, model_sigma_max).tolist()
-    exponential = get_sigmas_exponential(steps, model_sigma_min, model_sigma_max).tolist()
+            seed: int | None = None, compare_with: str | None = None) -> ScheduleComparison:
+    """KES for ``config`` beside the two schedules it blends (Karras and Exponential unless the config
+    names others) and ``compare_with``; a config that fails for this step count gives no KES curve."""
     try:
-        kes = sigmas_for_config(steps, model_sigma_min, model_sigma_max, config, seed=seed)[0].tolist()
-        error = None
+        kes, record = sigmas_for_config(steps, model_sigma_min, model_sigma_max, config, seed=seed)
+        kes, config, error = kes.tolist(), record.config, None
     except ValueError as problem:
         kes, error = [], str(problem)
-    return ScheduleComparison(steps, model_sigma_min, model_sigma_max, kes, karras, exponential, error)
+    names = list(dict.fromkeys([config.blend_from, config.blend_to, *([compare_with] if compare_with else [])]))
+    references = tuple(reference(name, steps, model_sigma_min, model_sigma_max) for name in names)
+    return ScheduleComparison(steps, model_sigma_min, model_sigma_max, kes, references, error)
 
 
-CURVE_STYLES = (  # (label, attribute, colour, stroke width)
-    ("Karras (rho 7)", "karras", "#9aa0a6", 1.5),
-    ("Exponential", "exponential", "#c7a66b", 1.5),
-    ("Karras Exponential", "kes", "#1f6feb", 2.5),
-)
+# The legend's spacing: the swatch and gaps, and a generous width per character of a 12 px sans-serif label.
+LEGEND_GAP, LEGEND_CHARACTER_WIDTH = 40, 6.6
+REFERENCE_COLOURS = ("#9aa0a6", "#c7a66b", "#2e9d6a", "#a259c4")
+SUBJECT_COLOUR = "#1f6feb"
 MODEL_RANGE_COLOUR = "#b42318"
 
 
@@ -106,7 +129,7 @@ class ChartLayout:
     @property
     def curves(self) -> dict[str, list[float]]:
         """Each curve without its final 0 (log(0) has no place on the axis)."""
-        return {attribute: getattr(self.comparison, attribute)[:-1] for _, attribute, _, _ in CURVE_STYLES}
+        return {name: sigmas[:-1] for name, _, sigmas in self.comparison.curves()}
 
     @property
     def decades(self) -> range:
@@ -139,8 +162,9 @@ class ChartLayout:
         return (self.top + self.height - self.bottom) / 2
 
     def legend_x(self, index: int) -> float:
-        """Where the legend's ``index``-th swatch starts, along the top margin."""
-        return self.left + 8 + 170 * index
+        """Where the legend's ``index``-th swatch starts, along the top margin (room for the labels before it)."""
+        labels = [label for label, _, _, _ in self.comparison.curve_styles()[:index]]
+        return self.left + 8 + sum(LEGEND_GAP + LEGEND_CHARACTER_WIDTH * len(label) for label in labels)
 
 
 def svg(comparison: ScheduleComparison, width: int = 960, height: int = 380) -> str:

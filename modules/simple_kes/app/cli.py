@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from ..config import ConfigError
 from ..parameters import SD_SIGMA_MAX, SD_SIGMA_MIN
+from ..schedule_catalogue import SCHEDULE_NAMES
 from .config_file import TEMPLATE, read_config, render_template, user_config_path
 from .presets import preset_description, preset_paths, preset_values, with_preset
 
@@ -75,10 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--json", action="store_true", help="print only a JSON list of the sigmas each time")
     watch.set_defaults(command=_watch_command)
 
-    plot = commands.add_parser("plot", help="draw the schedule against Karras and Exponential as a PNG")
+    plot = commands.add_parser("plot", help="draw the schedule against the two it blends (Karras and Exponential "
+                                            "by default) as a PNG")
     _config_option(plot)
     _schedule_options(plot)
     plot.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="the PNG file to write")
+    plot.add_argument("--compare-with", choices=SCHEDULE_NAMES, metavar="SCHEDULE",
+                      help=f"also draw this schedule of the guides: {', '.join(SCHEDULE_NAMES)}")
     plot.set_defaults(command=_plot_command)
 
     lab = commands.add_parser("lab", help="serve the tuning page on 127.0.0.1 (sliders, live chart, Save)")
@@ -277,8 +281,9 @@ def _plot_command(args: argparse.Namespace) -> int:
     from .chart import compare
     from .plot import save_png
 
-    # Karras and Exponential over the model's range (the flags), KES with the config's overrides of it.
-    comparison = compare(config, args.steps, args.sigma_min, args.sigma_max, seed=args.seed)
+    # The references over the model's range (the flags), KES with the config's overrides of it.
+    comparison = compare(config, args.steps, args.sigma_min, args.sigma_max, seed=args.seed,
+                         compare_with=args.compare_with)
     if comparison.error:
         raise CommandError(f"--steps {args.steps} with {source}: {comparison.error}")
     try:

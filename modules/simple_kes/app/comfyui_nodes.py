@@ -25,11 +25,10 @@ import torch
 from ..config import KesConfig
 from ..generation import ScheduleRecord, sigmas_for_config
 from ..parameters import BY_NAME, MODEL_RANGE_PARAMETERS, SHAPE_PARAMETERS, Parameter
-from ..schedule import get_sigmas_exponential, get_sigmas_karras
 from ..validation import validate
 from . import default_config, presets
-from .chart import ScheduleComparison
-from .comfyui_scheduler import register_scheduler
+from .chart import ScheduleComparison, reference
+from .comfyui_scheduler import register_guide_schedules, register_scheduler
 from .controls import from_control_value, to_control_value
 from .manager import ConfigManager, LoadResult
 
@@ -49,14 +48,18 @@ SCHEDULE_PARAMETERS = MODEL_RANGE_PARAMETERS + SHAPE_PARAMETERS
 # ComfyUI's number widgets need both ends; an open end of a hard limit gets this far one.
 OPEN_LIMIT = 1_000_000
 NODE_SOURCE = "KarrasExponentialScheduler"
+# Widgets added after the node was published (the blend's schedules).
+ADDED_LATER = ("blend_from", "blend_to")
 
 
-def widget(parameter: Parameter) -> tuple[str, dict[str, Any]]:
-    """A parameter as a ComfyUI widget: its default, its hard limits and its help.
+def widget(parameter: Parameter) -> tuple[Any, dict[str, Any]]:
+    """A parameter as a ComfyUI widget: its default, its hard limits and its help (a choice: a combo).
 
     An open lower limit (sigma_max_factor > 0) cannot be a widget's minimum, so the widget stops at 0
     and our check refuses 0 itself. Floats are not rounded to the step: sigma_min's 0.0292 must stay.
     """
+    if parameter.choices:
+        return list(parameter.choices), {"default": parameter.default, "tooltip": widget_help(parameter)}
     low = 0.0 if parameter.optional else max(parameter.minimum, -OPEN_LIMIT)
     spec = {
         "default": to_control_value(parameter, parameter.default),
@@ -150,8 +153,11 @@ class KarrasExponentialScheduler:
             "draw_seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF, "tooltip": (
                 "Seeds the draws of a YAML file that randomizes values; unused otherwise.")}),
         }
-        required.update({parameter.name: widget(parameter) for parameter in SCHEDULE_PARAMETERS})
-        return {"required": required}
+        required.update({p.name: widget(p) for p in SCHEDULE_PARAMETERS if p.name not in ADDED_LATER})
+        # Optional, so they follow every older widget: a workflow saved before they existed keeps its
+        # values in place (the frontend fills widgets by position) and gets their defaults.
+        optional = {p.name: widget(p) for p in SCHEDULE_PARAMETERS if p.name in ADDED_LATER}
+        return {"required": required, "optional": optional}
 
     @classmethod
     def IS_CHANGED(cls, source: str = CUSTOM, **_inputs: Any) -> str:
@@ -239,9 +245,8 @@ def sigmas_comparison(sigmas: torch.Tensor, sigma_range: tuple[float, float] | N
         raise ValueError(f"sigmas: the range {sigma_min:g} to {sigma_max:g} is empty; a chart needs sigma_min "
                          "below sigma_max")
     steps = len(values) - 1
-    return ScheduleComparison(steps, sigma_min, sigma_max, kes=values,
-                              karras=get_sigmas_karras(steps, sigma_min, sigma_max).tolist(),
-                              exponential=get_sigmas_exponential(steps, sigma_min, sigma_max).tolist(),
+    references = tuple(reference(name, steps, sigma_min, sigma_max) for name in ("karras", "exponential"))
+    return ScheduleComparison(steps, sigma_min, sigma_max, kes=values, references=references,
                               subject_label="input sigmas")
 
 
@@ -280,7 +285,9 @@ def start(samplers: Any, manager: ConfigManager | None = None) -> str:
     manager.unsubscribe(report_load)
     manager.subscribe(report_load)
     manager.start()
-    return register_scheduler(samplers, SCHEDULER_NAME, schedule_from_file)
+    mechanism = register_scheduler(samplers, SCHEDULER_NAME, schedule_from_file)
+    register_guide_schedules(samplers)
+    return mechanism
 
 
 NODE_CLASS_MAPPINGS = {

@@ -105,11 +105,10 @@ def create_lab(manager: ConfigManager):
         panel = build_panel(manager, elem_prefix="kes")
         follow = gr.Button("Show the file's new values", elem_id=FOLLOW_BUTTON_ID, elem_classes="kes-hidden")
 
-        def follow_file(steps, model_sigma_min, model_sigma_max):
-            return panel.follow_file(manager, steps, model_sigma_min, model_sigma_max)
+        def follow_file(*chart_settings):
+            return panel.follow_file(manager, *chart_settings)
 
-        follow.click(follow_file, inputs=[panel.steps, panel.model_sigma_min, panel.model_sigma_max],
-                     outputs=panel.file_outputs(), show_progress="hidden")
+        follow.click(follow_file, inputs=panel.chart_inputs, outputs=panel.file_outputs(), show_progress="hidden")
         _on_page_load(demo, watch_script())
     return demo
 

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from ..config import ConfigError
 from ..validation import validate
 from ..parameters import SD_SIGMA_MAX, SD_SIGMA_MIN, is_random_key
+from ..schedule_catalogue import SCHEDULE_NAMES
 from . import presets
 from .chart import compare, svg
 from .manager import ConfigManager
@@ -22,7 +23,9 @@ from .controls import from_control_value, to_control_value
 from .webui_options import SettingSpec, option_key, setting_specs
 
 DEFAULT_STEPS = 20
-TABLE_HEADERS = ["step", "Karras Exponential", "Karras (rho 7)", "Exponential"]
+# The chart's "Compare with" menu: nothing more than the two blended schedules, or any schedule of the guides.
+NO_COMPARISON = "(only the blended two)"
+COMPARE_CHOICES = (NO_COMPARISON, *SCHEDULE_NAMES)
 
 
 def is_random_control(spec: SettingSpec) -> bool:
@@ -45,18 +48,21 @@ def config_from_controls(manager: ConfigManager, specs: Sequence[SettingSpec], v
 
 
 def redraw(manager: ConfigManager, specs: Sequence[SettingSpec], steps: Any, model_sigma_min: Any,
-           model_sigma_max: Any, *values: Any) -> tuple[str, list[list[Any]], str]:
-    """Chart, table rows and copyable text for what the controls show right now."""
+           model_sigma_max: Any, compare_with: Any, *values: Any) -> tuple[str, dict[str, list], str]:
+    """Chart, table (headers and rows) and copyable text for what the controls show right now."""
     try:
         config = config_from_controls(manager, specs, values)
-        comparison = compare(config, int(steps), float(model_sigma_min), float(model_sigma_max))
+        comparison = compare(config, int(steps), float(model_sigma_min), float(model_sigma_max),
+                             compare_with=None if compare_with in (None, NO_COMPARISON) else compare_with)
     except (ConfigError, ValueError) as error:
         message = html.escape(str(error))
-        return f'<div class="kes-error" style="color:#b42318;white-space:pre-wrap">{message}</div>', [], ""
+        return (f'<div class="kes-error" style="color:#b42318;white-space:pre-wrap">{message}</div>',
+                {"headers": ["step"], "data": []}, "")
     chart = svg(comparison)
     if comparison.error:
         chart += f'<div class="kes-error" style="color:#b42318;white-space:pre-wrap">{html.escape(comparison.error)}</div>'
-    return chart, [[_round(value) for value in row] for row in comparison.table()], comparison.tsv()
+    rows = [[_round(value) for value in row] for row in comparison.table()]
+    return chart, {"headers": comparison.headers(), "data": rows}, comparison.tsv()
 
 
 def _round(value: Any) -> Any:
@@ -125,6 +131,7 @@ class Panel:
     steps: Any
     model_sigma_min: Any
     model_sigma_max: Any
+    compare_with: Any
     chart: Any
     table: Any
     numbers: Any
@@ -135,11 +142,17 @@ class Panel:
     preset: Any
     preset_button: Any
 
-    def follow_file(self, manager: ConfigManager, steps, model_sigma_min, model_sigma_max) -> list[Any]:
+    def follow_file(self, manager: ConfigManager, steps, model_sigma_min, model_sigma_max, compare_with) -> list[Any]:
         """Every control at the file's value, the chart and numbers redrawn, the status line (``file_outputs``)."""
         values = file_values(manager, self.specs)
-        chart, rows, text = redraw(manager, self.specs, steps, model_sigma_min, model_sigma_max, *values)
-        return values + [chart, rows, text, status(manager)]
+        chart, table, text = redraw(manager, self.specs, steps, model_sigma_min, model_sigma_max, compare_with,
+                                    *values)
+        return values + [chart, table, text, status(manager)]
+
+    @property
+    def chart_inputs(self) -> list[Any]:
+        """The chart's own controls (not saved): steps, the model range and the comparison, in ``redraw``'s order."""
+        return [self.steps, self.model_sigma_min, self.model_sigma_max, self.compare_with]
 
     def file_outputs(self) -> list[Any]:
         """What ``follow_file`` updates, in its order."""
@@ -157,7 +170,11 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
                           elem_id=f"{elem_prefix}_steps")
         model_sigma_min = gr.Number(value=SD_SIGMA_MIN, label="Model sigma_min", elem_id=f"{elem_prefix}_model_sigma_min")
         model_sigma_max = gr.Number(value=SD_SIGMA_MAX, label="Model sigma_max", elem_id=f"{elem_prefix}_model_sigma_max")
-    chart_html, rows, text = redraw(manager, specs, DEFAULT_STEPS, SD_SIGMA_MIN, SD_SIGMA_MAX, *values)
+        compare_with = gr.Dropdown(list(COMPARE_CHOICES), value=NO_COMPARISON, label="Compare with",
+                                   elem_id=f"{elem_prefix}_compare_with",
+                                   info="draw one more schedule of the guides over the model's range")
+    chart_html, table_value, text = redraw(manager, specs, DEFAULT_STEPS, SD_SIGMA_MIN, SD_SIGMA_MAX, NO_COMPARISON,
+                                           *values)
     chart = gr.HTML(chart_html, elem_id=f"{elem_prefix}_chart")
     controls = []
     with gr.Row():
@@ -170,8 +187,7 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
                     if is_random_control(spec):
                         controls.append(_control(gr, spec, value, elem_prefix))
         with gr.Column():
-            table = gr.Dataframe(rows, headers=TABLE_HEADERS, label="Sigmas", interactive=False,
-                                 elem_id=f"{elem_prefix}_table")
+            table = gr.Dataframe(table_value, label="Sigmas", interactive=False, elem_id=f"{elem_prefix}_table")
             numbers = gr.Textbox(text, label="The numbers, tab-separated", lines=4, max_lines=8,
                                  show_copy_button=True, elem_id=f"{elem_prefix}_numbers")
     ordered_specs = [spec for spec in specs if not is_random_control(spec)] + [spec for spec in specs if is_random_control(spec)]
@@ -184,7 +200,7 @@ def build_panel(manager: ConfigManager, elem_prefix: str = "kes") -> Panel:
         save_button = gr.Button("Save to the YAML", variant="primary", elem_id=f"{elem_prefix}_save")
         reload_button = gr.Button("Show the file's values", elem_id=f"{elem_prefix}_reload")
     save_result = gr.Markdown(elem_id=f"{elem_prefix}_save_result")
-    panel = Panel(ordered_specs, controls, steps, model_sigma_min, model_sigma_max, chart, table, numbers,
+    panel = Panel(ordered_specs, controls, steps, model_sigma_min, model_sigma_max, compare_with, chart, table, numbers,
                   status_box, save_button, reload_button, save_result, preset, preset_button)
     _wire(gr, manager, panel)
     return panel
@@ -202,7 +218,7 @@ def _control(gr, spec: SettingSpec, value: Any, elem_prefix: str):
 
 def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
     """User edits redraw at once; Save writes the file. Programmatic updates (a poll) redraw themselves."""
-    inputs = [panel.steps, panel.model_sigma_min, panel.model_sigma_max, *panel.controls]
+    inputs = [*panel.chart_inputs, *panel.controls]
     outputs = [panel.chart, panel.table, panel.numbers]
 
     def on_edit(*arguments):
@@ -212,7 +228,7 @@ def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
         component.input(on_edit, inputs=inputs, outputs=outputs, show_progress="hidden")
     panel.save_button.click(lambda *values: save(manager, panel.specs, *values), inputs=panel.controls,
                             outputs=panel.save_result)
-    def on_load_preset(name, steps, low, high, *values):
+    def on_load_preset(name, steps, low, high, compare_with, *values):
         """Not saved: the user sees the preset on the chart first, then decides to Save."""
         if not name:
             raise gr.Error("Choose a preset in the menu first.")
@@ -222,12 +238,13 @@ def _wire(gr, manager: ConfigManager, panel: Panel) -> None:
             raise gr.Error(error.args[0]) from None
         except ConfigError as error:
             raise gr.Error(str(error)) from None
-        return [*new_values, *redraw(manager, panel.specs, steps, low, high, *new_values)]
+        return [*new_values, *redraw(manager, panel.specs, steps, low, high, compare_with, *new_values)]
 
     panel.preset_button.click(on_load_preset, inputs=[panel.preset, *inputs],
                               outputs=[*panel.controls, *outputs], show_progress="hidden")
-    def on_reload(steps, model_sigma_min, model_sigma_max):
-        return panel.follow_file(manager, steps, model_sigma_min, model_sigma_max)
+    def on_reload(*chart_settings):
+        return panel.follow_file(manager, *chart_settings)
 
-    panel.reload_button.click(on_reload, inputs=inputs[:3], outputs=panel.file_outputs(), show_progress="hidden")
+    panel.reload_button.click(on_reload, inputs=panel.chart_inputs, outputs=panel.file_outputs(),
+                              show_progress="hidden")
 

@@ -19,8 +19,9 @@ def figure(comparison: ScheduleComparison, width: float = 7.0, height: float = 4
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     axes = fig.add_subplot()
     steps = list(range(comparison.steps))
-    for label, attribute, colour, stroke in comparison.curve_styles():
-        values = getattr(comparison, attribute)[:-1]
+    curves = {name: sigmas for name, _, sigmas in comparison.curves()}
+    for label, name, colour, stroke in comparison.curve_styles():
+        values = curves[name][:-1]
         if values:
             axes.plot(steps, values, color=colour, linewidth=stroke, marker="o", markersize=stroke + 0.5,
                       label=label)
