@@ -96,6 +96,11 @@ def kes(**shape: Any) -> Schedule:
     return schedule
 
 
+def shape_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The schedule keys of saved config values; a key saved before it existed (blend_from, ...) takes its default."""
+    return {key: values.get(key, default) for key, default in SHAPE_DEFAULTS.items()}
+
+
 def preset_shapes() -> dict[str, dict[str, Any]]:
     """'KES <name>' -> schedule arguments, for every preset except the defaults' (``DEFAULTS_PRESET``).
 
@@ -105,7 +110,7 @@ def preset_shapes() -> dict[str, dict[str, Any]]:
     for name in presets.preset_paths():
         if name != DEFAULTS_PRESET:
             values = presets.preset_values(name)
-            shapes[KES_PREFIX + name] = {key: values[key] for key in SHAPE_DEFAULTS}
+            shapes[KES_PREFIX + name] = shape_of(values)
     return shapes
 
 

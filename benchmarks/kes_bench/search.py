@@ -72,7 +72,7 @@ import simple_kes
 
 from . import report
 from .evaluation import DETAIL, DETERMINISTIC, STEP_COUNTS, Evaluator
-from .schedules import SHAPE_DEFAULTS, kes
+from .schedules import kes, shape_of
 
 SAMPLERS = DETERMINISTIC
 STEPS = STEP_COUNTS
@@ -181,7 +181,7 @@ def evaluate(unit: np.ndarray) -> dict[str, Any]:
     problem = validation_problem(values)
     if problem:
         return {**record, "objective": math.inf, "ratios": {}, "invalid": problem}
-    ratios = _EVALUATOR.schedule_ratios(kes(**{key: values[key] for key in SHAPE_DEFAULTS}))
+    ratios = _EVALUATOR.schedule_ratios(kes(**shape_of(values)))
     return {**record, "objective": objective(ratios, _SAMPLER), "ratios": ratios}
 
 

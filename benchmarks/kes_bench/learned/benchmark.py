@@ -24,8 +24,7 @@ import torch
 
 from .. import report
 from ..quality import coinciding_schedules
-from ..schedules import (BASELINE, BETA, SHAPE_DEFAULTS, beta, compared_schedules, get_sigmas_karras, is_kes,
-                         kes)
+from ..schedules import BASELINE, BETA, beta, compared_schedules, get_sigmas_karras, is_kes, kes, shape_of
 from ..statistics import INTERVAL_LEVEL, PairedBootstrap, geometric_mean
 from . import figure, metrics
 from .evaluation import ModelEvaluator
@@ -84,7 +83,7 @@ def learned_schedules() -> dict[str, Callable[[int], torch.Tensor]]:
     chosen = {**compared_schedules(), BETA: beta}
     if SEARCH_RESULTS.exists():
         values = report.read_json(SEARCH_RESULTS)["pick"]["rounded"]
-        chosen[SEARCH_PICK] = kes(**{key: values[key] for key in SHAPE_DEFAULTS})
+        chosen[SEARCH_PICK] = kes(**shape_of(values))
     return chosen
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .. import report
-from ..schedules import SHAPE_DEFAULTS, karras, kes
+from ..schedules import karras, kes, shape_of
 from ..search import (KARRAS_LIKE, SEARCHED, config_values, nelder_mead, refinement_starts, to_params, to_unit,
                       validation_problem)
 from .benchmark import GUIDED_SCALE, SUMMARY_SAMPLERS, SUMMARY_STEPS, cell_name
@@ -92,7 +92,7 @@ def evaluate(unit: np.ndarray) -> dict[str, Any]:
     problem = validation_problem(values)
     if problem:
         return {**record, "objective": math.inf, "ratios": {}, "invalid": problem}
-    ratios = _SCORER.ratios(kes(**{key: values[key] for key in SHAPE_DEFAULTS}))
+    ratios = _SCORER.ratios(kes(**shape_of(values)))
     return {**record, "objective": objective(ratios), "ratios": ratios}
 
 
@@ -192,4 +192,4 @@ def pick_shape(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     values = report.read_json(path)["pick"]["rounded"]
-    return {key: values[key] for key in SHAPE_DEFAULTS}
+    return shape_of(values)
