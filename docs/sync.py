@@ -36,6 +36,8 @@ NAMES: dict[str, Callable[[], str]] = {
     "axis-list": reference.axis_list,
     "preset-list": reference.preset_list,
     "comfyui-widget-table": reference.comfyui_widget_table,
+    "schedule-table": reference.schedule_table,
+    "webui-entry-table": reference.webui_entry_table,
 }
 BLOCK = re.compile(r"(?P<open><!-- (?P<kind>generated|quote): (?P<what>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /(?P=kind) -->)",
                    re.DOTALL)

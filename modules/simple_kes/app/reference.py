@@ -68,9 +68,49 @@ def comfyui_widget_table() -> str:
     rows = ["| widget | type | default | widget range | note |", "|---|---|---|---|---|"]
     for parameter in SCHEDULE_PARAMETERS:
         kind, spec = widget(parameter)
+        if parameter.choices:
+            rows.append(f"| `{parameter.name}` | combo | `{spec['default']}` | the schedule names below | |")
+            continue
         low, high = (int(end) if float(end).is_integer() else end for end in (spec["min"], spec["max"]))
         note = "0 = the model's" if parameter.optional else ""
         if parameter.minimum_exclusive and not parameter.optional:
             note = f"{low} itself is refused by the node ({parameter.describe_limits()})"
         rows.append(f"| `{parameter.name}` | {kind} | `{spec['default']}` | {low} to {high} | {note} |")
+    return "\n".join(rows) + "\n"
+
+
+def schedule_table() -> str:
+    """The schedules of the guides: name, what it was made for, where it comes from."""
+    from ..schedule_catalogue import CATALOGUE
+
+    rows = ["| name | label | made for | source |", "|---|---|---|---|"]
+    rows += [f"| `{entry.name}` | {entry.label} | {entry.made_for} | {entry.source} |" for entry in CATALOGUE]
+    return "\n".join(rows) + "\n"
+
+
+# The Schedule type names of the WebUIs we checked (read from their modules/sd_schedulers.py).
+KNOWN_WEBUIS = {
+    "A1111 1.10.1": ("automatic", "uniform", "karras", "exponential", "polyexponential", "sgm_uniform",
+                     "kl_optimal", "align_your_steps", "simple", "normal", "ddim", "beta"),
+    "Forge (f2.0.1, dfdcbab6)": ("automatic", "uniform", "karras", "exponential", "polyexponential", "sgm_uniform",
+                                 "kl_optimal", "align_your_steps", "simple", "normal", "ddim", "beta", "turbo",
+                                 "align_your_steps_GITS", "align_your_steps_11", "align_your_steps_32"),
+    "reForge (1ad52e40)": ("automatic", "karras", "exponential", "polyexponential", "sinusoidal_sf",
+                           "invcosinusoidal_sf", "react_cosinusoidal_dynsf", "uniform", "sgm_uniform", "kl_optimal",
+                           "simple", "normal", "ddim", "align_your_steps", "align_your_steps_custom", "beta", "turbo",
+                           "cosine", "cosine-exponential blend", "phi", "laplace", "karras dynamic",
+                           "align_your_steps_GITS", "align_your_steps_11", "align_your_steps_32"),
+}
+
+
+def webui_entry_table() -> str:
+    """Which of our Schedule type entries each checked WebUI gets (the rest it has of its own)."""
+    from .webui_schedules import CANDIDATES, schedules_to_add
+
+    rows = ["| entry | " + " | ".join(KNOWN_WEBUIS) + " |", "|---|" + "---|" * len(KNOWN_WEBUIS)]
+    added = {webui: {entry.name for entry in schedules_to_add((name, name, ()) for name in names)}
+             for webui, names in KNOWN_WEBUIS.items()}
+    for entry in CANDIDATES:
+        cells = ["added" if entry.name in added[webui] else "its own" for webui in KNOWN_WEBUIS]
+        rows.append(f"| {entry.label} (`{entry.name}`) | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
