@@ -11,6 +11,9 @@ All over SD 1.x's range 0.0292 to 14.6146:
   sigma_min without the final 0; we append it so every schedule ends alike).
 - Align Your Steps for SD 1.5: the published timesteps turned into sigmas by SD 1.5's discrete
   schedule, interpolated log-linearly to n sigmas as A1111 does, then 0.
+- The schedules of the guides that the WebUI lacks (issue 16, docs/schedules.md), from the core's
+  ``simple_kes.named_schedules`` over SD 1.x's range: GITS, AYS 32 SD1.5, AYS SVD, Linear-Quadratic,
+  DDPM Linear, DDPM Quadratic and iDDPM Cosine.
 - Beta (only in the learned benchmark, which came after it joined the WebUI): A1111 1.10's Beta
   schedule at its default alpha = beta = 0.6 ("Beta Sampling is All You Need", Lee et al. 2024): the
   Beta(0.6, 0.6) quantiles of n evenly spaced fractions from 1 to 0, mapped linearly onto
@@ -26,6 +29,7 @@ import numpy as np
 import torch
 
 import simple_kes
+from simple_kes import named_schedules
 from simple_kes.app import presets
 from simple_kes.schedule import SHAPE_DEFAULTS, get_sigmas_exponential, get_sigmas_karras  # quiets k-diffusion
 
@@ -45,6 +49,11 @@ BLEND_ONLY_SHAPE = dict(initial_step_size=1.0, final_step_size=1.0, step_size_fa
                         final_noise_scale=1.0, noise_scale_factor=1.0, sharpness=1.0)
 # The preset that is the defaults; it is compared as "KES defaults".
 DEFAULTS_PRESET = "faithful"
+
+# The schedules of the guides added by issue 16: the benchmarks' name -> the core's.
+GUIDE_SCHEDULES = {"GITS": "gits", "AYS 32 SD1.5": "align_your_steps_32_sd15", "AYS SVD": "align_your_steps_svd",
+                   "Linear-Quadratic": "linear_quadratic", "DDPM Linear": "ddpm_linear",
+                   "DDPM Quadratic": "ddpm_quadratic", "iDDPM Cosine": "iddpm_cosine"}
 
 # Align Your Steps, SD 1.5 (NVIDIA's published 10-step list, as timesteps of the 1000-step DDPM).
 AYS_SD15_TIMESTEPS = (999, 850, 736, 645, 545, 455, 343, 233, 124, 24, 0)
@@ -83,6 +92,13 @@ def beta(n: int, sigma_min: float = SD_SIGMA_MIN, sigma_max: float = SD_SIGMA_MA
 
     fractions = stats.beta.ppf(np.linspace(1, 0, n), BETA_ALPHA, BETA_BETA)
     return torch.tensor(np.append(sigma_min + fractions * (sigma_max - sigma_min), 0.0), dtype=torch.float32)
+
+
+def guide_schedule(name: str) -> Schedule:
+    """A schedule of the guides over SD 1.x's range."""
+    def schedule(n: int) -> torch.Tensor:
+        return named_schedules.get_sigmas(name, n, SD_SIGMA_MIN, SD_SIGMA_MAX)
+    return schedule
 
 
 def karras(n: int) -> torch.Tensor:
@@ -124,6 +140,7 @@ def compared_schedules() -> dict[str, Schedule]:
         POLYEXPONENTIAL: lambda n: sampling.get_sigmas_polyexponential(n, SD_SIGMA_MIN, SD_SIGMA_MAX, rho=1.0),
         "KL Optimal": kl_optimal,
         "AYS SD1.5": align_your_steps_sd15,
+        **{label: guide_schedule(name) for label, name in GUIDE_SCHEDULES.items()},
     }
     chosen.update({name: kes(**shape) for name, shape in preset_shapes().items()})
     return chosen

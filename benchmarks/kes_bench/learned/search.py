@@ -51,12 +51,14 @@ CELLS = [(sampler, steps) for sampler in SUMMARY_SAMPLERS for steps in SUMMARY_S
 
 
 class CandidateScorer:
-    """digits-a at the guided scale with the search noise; Karras's rows computed once."""
+    """digits-a at the guided scale with the search noise (the held-out model only to judge a pick); Karras's
+    rows computed once."""
 
-    def __init__(self, batch: int, cells: Sequence[tuple[str, int]] = tuple(CELLS)):
+    def __init__(self, batch: int, cells: Sequence[tuple[str, int]] = tuple(CELLS), model: str = SEARCH_MODEL,
+                 seed: int = SEARCH_SEED):
         torch.set_num_threads(1)
         self.cells = cells
-        self.evaluator = ModelEvaluator(load(SEARCH_MODEL), GUIDED_SCALE, batch, SEARCH_SEED, reference_steps=100)
+        self.evaluator = ModelEvaluator(load(model), GUIDED_SCALE, batch, seed, reference_steps=100)
         self.baseline = {cell: self.evaluator.measure(cell[0], karras(cell[1])) for cell in cells}
 
     def ratios(self, schedule) -> dict[str, dict[str, float]]:
