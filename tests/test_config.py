@@ -11,7 +11,7 @@ import yaml
 
 import simple_kes
 from simple_kes import BY_NAME, PARAMETERS, ConfigError, KesConfig, validate
-from simple_kes.app.config_file import render_template
+from simple_kes.app.config_file import read_config, render_template
 from simple_kes.app.reference import parameter_table
 from simple_kes.app.config_file import parse_config_text
 from simple_kes.app.config_file import template_text
@@ -238,3 +238,14 @@ def test_suggested_ranges_and_defaults_respect_the_hard_limits():
 
 def test_template_is_plain_yaml_that_safe_load_reads():
     assert isinstance(yaml.safe_load(render_template()), dict)
+
+
+@pytest.mark.parametrize("key", ["blend_from", "blend_to"])
+def test_a_blend_schedule_outside_the_catalogue_is_refused_in_a_file_naming_line_key_value_and_choices(tmp_path, key):
+    path = tmp_path / "kes.yaml"
+    path.write_text(f"rho: 7.0\n{key}: Karras\n")
+    with pytest.raises(ConfigError) as refused:
+        read_config(path)
+    message = str(refused.value)
+    assert f"{path}, line 2: {key}: 'Karras' is not allowed; allowed: one of karras, exponential, normal" in message
+    assert message.endswith("ddpm_linear, ddpm_quadratic, iddpm_cosine")

@@ -69,7 +69,8 @@ def comfyui_widget_table() -> str:
     for parameter in SCHEDULE_PARAMETERS:
         kind, spec = widget(parameter)
         if parameter.choices:
-            rows.append(f"| `{parameter.name}` | combo | `{spec['default']}` | the schedule names below | |")
+            rows.append(f"| `{parameter.name}` | combo | `{spec['default']}` | the [schedules of the guides]"
+                        "(schedules.md) | an optional input, after the others |")
             continue
         low, high = (int(end) if float(end).is_integer() else end for end in (spec["min"], spec["max"]))
         note = "0 = the model's" if parameter.optional else ""
