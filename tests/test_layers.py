@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "modules" / "simple_kes"
 CORE_MODULES = ("__init__", "parameters", "config", "validation", "schedule", "randomization", "generation",
-                "kdiffusion", "guidance", "mixing")
+                "kdiffusion", "guidance", "mixing", "named_schedules", "schedule_catalogue")
 # comfy: only ComfyUI's own copy of k-diffusion, where the k-diffusion distribution is absent.
 CORE_THIRD_PARTY = {"numpy", "torch", "k_diffusion", "comfy"}
 APP_DEPENDENCIES = ("watchdog", "ruamel", "yaml", "matplotlib", "gradio")

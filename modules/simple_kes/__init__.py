@@ -1,8 +1,8 @@
 """Simple Karras Exponential Scheduler ("Simple KES") for k-diffusion: the light core.
 
-The schedule blends k-diffusion's Karras and Exponential schedules through a sigmoid, scales it by
-interpolated step-size and noise-scale factors and sharpens it near sigma_min
-(``simple-kes-writeup.txt``). The core imports only the standard library, NumPy, torch and
+The schedule blends k-diffusion's Karras and Exponential schedules (or any two schedules of the
+guides, ``named_schedules``) through a sigmoid, scales it by interpolated step-size and noise-scale
+factors and sharpens it near sigma_min (``simple-kes-writeup.txt``). The core imports only the standard library, NumPy, torch and
 k-diffusion, and those only when a name that needs them is first used, so that ``import
 simple_kes`` (and the command line's ``--help``) costs nothing. Config files, hot reload, presets,
 the command line and the pages live in ``simple_kes.app``; the WebUI glue in ``scripts/``.
@@ -32,7 +32,7 @@ logging.getLogger("simple_kes").addHandler(logging.NullHandler())
 
 # The core modules, reachable as attributes too (simple_kes.schedule.schedule_parts), also on first use.
 _SUBMODULES = frozenset({"parameters", "config", "validation", "schedule", "randomization", "generation",
-                         "guidance", "mixing"})
+                         "guidance", "mixing", "named_schedules", "schedule_catalogue"})
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,7 @@
-"""The schedule next to the schedules it blends (k-diffusion's Karras and Exponential unless the config
-names others) and any schedule of the guides, over the same model range, as numbers and as the live SVG chart of the lab page and the WebUI panel (``plot.py`` draws the same as a PNG
-with matplotlib, ``raster_chart.py`` as an image with Pillow for ComfyUI; all three share ``ChartLayout``).
+"""The schedule next to the two it blends (k-diffusion's Karras and Exponential unless the config names
+others) and any schedule of the guides, over the same model range, as numbers and as the live SVG chart
+of the lab page and the WebUI panel (``plot.py`` draws the same as a PNG with matplotlib,
+``raster_chart.py`` as an image with Pillow for ComfyUI; all three share ``ChartLayout``).
 
 Drawn on a log-sigma axis with the model's sigma_min and sigma_max marked, because the KES defaults
 start above the model's range and end below it, and a user should see that. No matplotlib here: a
