@@ -46,6 +46,7 @@ def draw(numbers: Mapping[str, Any], path: Path) -> None:
             problems = data["problems"]
             axes.set_title(f"{sampler}, the {len(problems)} {group} problems\n{', '.join(problems)}", fontsize=8.5)
             axes.set_xscale("log")
+            axes.set_yscale("log")  # ratios: twice as bad is as far from 1 as twice as good
             axes.set_xticks(nfe, [str(n) for n in nfe])  # the NFE that ran, as plain numbers
             axes.xaxis.set_minor_formatter(NullFormatter())
             axes.set_xlabel("NFE (dotted: the tables' step counts)")
@@ -67,7 +68,7 @@ def _colours(groups: Mapping[str, Any]) -> dict[str, Any]:
     for data in groups.values():
         for curve_data in data["samplers"].values():
             names += [name for name in curve_data["curves"] if name not in names]
-    palette = colormaps["tab10"].colors
+    palette = colormaps["tab20"].colors  # the schedules of the guides make more than ten
     return {name: palette[k % len(palette)] for k, name in enumerate(names)}
 
 
