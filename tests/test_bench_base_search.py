@@ -81,3 +81,15 @@ def test_quick_run_screens_refines_chooses_on_the_search_model_and_judges_once(t
     sections = report.parse_sections((tmp_path / "base_search.md").read_text(encoding="utf-8"))
     assert set(sections) == {"screen", "pick", "judged"}
     capsys.readouterr()
+
+
+def test_the_published_search_regenerates_from_its_json_and_shipped_no_preset_it_did_not_earn():
+    from simple_kes.app import presets
+    from test_bench_results import assert_published_results_regenerate
+
+    published = Path(__file__).parents[1] / "benchmarks" / "results" / "base_search.md"
+    saved = assert_published_results_regenerate(published, base_search.build_report, base_search.render)
+    shipped_blends = {(presets.preset_values(name)["blend_from"], presets.preset_values(name)["blend_to"])
+                      for name in presets.preset_paths()}
+    if saved["judged"] is None or not all(base_search.aim_met(saved["judged"]).values()):
+        assert shipped_blends == {("karras", "exponential")}
