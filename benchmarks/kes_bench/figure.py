@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+RATIO_TICKS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5, 2, 3, 5, 10, 20, 50)
 BASELINE_STYLE = {"color": "black", "linewidth": 2.2, "linestyle": "-"}
 
 
@@ -18,7 +19,7 @@ def draw(numbers: Mapping[str, Any], path: Path) -> None:
     """Write the PNG for ``figure_numbers`` (``quality.build_report()['figure']``) to ``path``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
     groups = numbers["groups"]
     samplers = list(next(iter(groups.values()))["samplers"])
@@ -47,6 +48,9 @@ def draw(numbers: Mapping[str, Any], path: Path) -> None:
             axes.set_title(f"{sampler}, the {len(problems)} {group} problems\n{', '.join(problems)}", fontsize=8.5)
             axes.set_xscale("log")
             axes.set_yscale("log")  # ratios: twice as bad is as far from 1 as twice as good
+            axes.yaxis.set_major_locator(FixedLocator(RATIO_TICKS))
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            axes.yaxis.set_minor_locator(NullLocator())
             axes.set_xticks(nfe, [str(n) for n in nfe])  # the NFE that ran, as plain numbers
             axes.xaxis.set_minor_formatter(NullFormatter())
             axes.set_xlabel("NFE (dotted: the tables' step counts)")
